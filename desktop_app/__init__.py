@@ -1,0 +1,3 @@
+"""Snapfind: local, offline multimodal similarity search."""
+
+__version__ = "0.1.0"

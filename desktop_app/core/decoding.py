@@ -1,0 +1,183 @@
+"""Turning file bytes into an upright RGB picture plus the metadata the library keeps.
+
+Everything a person would call "the picture" is applied here: EXIF orientation, transparency
+over white, CMYK/palette/16-bit modes mapped to 8-bit RGB. A file that is not a picture, is
+truncated, or would decode to an absurd number of pixels raises :class:`DecodeError` with a
+message fit for the per-file error list.
+"""
+
+import io
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from desktop_app.core.scanner import sniff
+
+pillow_heif.register_heif_opener()
+
+# Decoding more pixels than this is refused: 20000×20000 would need 1.2 GB as RGB.
+MAX_PIXELS = 150_000_000
+# Text documents above this size are not embedded (logs and dumps rather than notes).
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL = 36867
+_DATETIME = 306
+_MAKE = 271
+_MODEL = 272
+
+
+class DecodeError(Exception):
+    """This file cannot be used; the message says why, in words a person understands."""
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    width: int
+    height: int
+    taken_at: float | None
+    camera: str | None
+
+
+def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.Image, ImageMeta]:
+    """Decode an image file's bytes into RGB, upright, with its metadata.
+
+    ``draft_size`` lets JPEG decode at a reduced scale (at least that many pixels on the short
+    side), which is much faster for thumbnails.
+    """
+    if not data:
+        raise DecodeError("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise DecodeError(
+                    f"image too large to decode safely ({width}×{height}, "
+                    f"{width * height / 1e6:.0f} megapixels; the limit is {MAX_PIXELS / 1e6:.0f})"
+                )
+            meta_exif = _read_exif(image)
+            if draft_size and image.format == "JPEG":
+                image.draft("RGB", _draft_box(width, height, draft_size))
+            image.load()  # GIF/APNG/multi-page TIFF: the first frame
+            image = _upright(image)
+            rgb = to_rgb(image)
+    except DecodeError:
+        raise
+    except UnidentifiedImageError:
+        fmt = sniff(data[:16])
+        what = f"{fmt} data Pillow cannot read" if fmt else _describe_content(data)
+        raise DecodeError(f"not a readable image ({what})") from None
+    except Image.DecompressionBombError as err:
+        raise DecodeError(f"image too large to decode safely ({err})") from None
+    except Image.DecompressionBombWarning as err:
+        raise DecodeError(f"image too large to decode safely ({err})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as err:
+        raise DecodeError(f"damaged or truncated image ({err})") from None
+    taken_at, camera = meta_exif
+    return rgb, ImageMeta(rgb.width, rgb.height, taken_at, camera)
+
+
+def _draft_box(width: int, height: int, short_side: int) -> tuple[int, int]:
+    scale = short_side / max(1, min(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except (ValueError, TypeError, KeyError, OSError, SyntaxError):
+        return image  # unreadable orientation tag: show as stored
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB as a viewer would show it (alpha over white, 16-bit scaled, not clipped)."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _high_depth_to_rgb(image)
+    if mode == "P" or mode == "PA":
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("LA", "La"):
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "RGBa"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+
+
+def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
+    array = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+        scaled = (array - low) / (high - low or 1.0) * 255.0
+    else:
+        # 16-bit samples (stored as I or I;16) span 0..65535.
+        scaled = array / 257.0 if array.max(initial=0) > 255 else array
+    gray = np.clip(np.nan_to_num(scaled), 0, 255).astype(np.uint8)
+    return Image.fromarray(gray, mode="L").convert("RGB")
+
+
+def _read_exif(image: Image.Image) -> tuple[float | None, str | None]:
+    try:
+        exif = image.getexif()
+        sub = exif.get_ifd(_EXIF_IFD)
+        stamp = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+        make = str(exif.get(_MAKE) or "").strip("\x00 ").strip()
+        model = str(exif.get(_MODEL) or "").strip("\x00 ").strip()
+    except Exception:
+        return None, None
+    camera = (
+        model
+        if not make or model.lower().startswith(make.lower().split()[0])
+        else (f"{make} {model}".strip())
+    )
+    return _parse_exif_time(stamp), camera or None
+
+
+def _parse_exif_time(value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    text = value.strip("\x00 ").strip()
+    for fmt in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y:%m:%d %H:%M"):
+        try:
+            return time.mktime(datetime.strptime(text, fmt).timetuple())
+        except (ValueError, OverflowError):
+            continue
+    return None
+
+
+def _describe_content(data: bytes) -> str:
+    head = data[:512]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown binary content"
+    return "the content is text"
+
+
+def decode_text(data: bytes) -> str:
+    """A text document's content: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DecodeError(
+            f"document too large ({len(data) / 1e6:.0f} MB; the limit is "
+            f"{MAX_DOCUMENT_BYTES / 1e6:.0f} MB)"
+        )
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DecodeError("not a text document (binary content)")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")

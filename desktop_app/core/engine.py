@@ -1,0 +1,351 @@
+"""The one facade both faces (CLI and GUI) use. Everything here is headless and Qt-free.
+
+Models load lazily, on first use, and stay warm. Encoders come in through constructor
+arguments so tests can hand in small deterministic models; by default they are built from the
+person's settings. Every public method is safe to call from any thread; index() is a generator
+meant to run in one worker at a time.
+"""
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from desktop_app.core import models, paths
+from desktop_app.core.decoding import DecodeError, decode_image
+from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder
+from desktop_app.core.encoders.text import SentenceTransformerEncoder
+from desktop_app.core.errors import KnownError, NotIndexedError
+from desktop_app.core.indexer import run_index
+from desktop_app.core.library import Library
+from desktop_app.core.progress import Control, Progress
+from desktop_app.core.search import Hit, merge, rank
+from desktop_app.core.settings import Settings
+from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root
+from desktop_app.core.thumbnails import thumbnail
+
+KINDS = (IMAGE, DOCUMENT)
+
+
+@dataclass(frozen=True)
+class RootStatus:
+    path: str
+    online: bool
+    indexed: int
+    pending: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Status:
+    home: str
+    roots: list[RootStatus]
+    counts: dict[str, dict[str, int]]  # kind -> status -> n
+    model: str
+    vector_sets: list[dict[str, object]]
+    database_bytes: int
+    index_bytes: int
+    thumbnail_bytes: int
+    errors: int = field(default=0)
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for base, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.path.getsize(os.path.join(base, name))
+            except OSError:
+                continue
+    return total
+
+
+class Engine:
+    """Open a library in ``home`` (see :func:`paths.resolve_home`) as its writer or a reader."""
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        writer: bool = True,
+        clip_loader: Callable[[], ImageTextEncoder] | None = None,
+        text_loader: Callable[[], SentenceTransformerEncoder] | None = None,
+    ) -> None:
+        self.home = paths.resolve_home(home)
+        self.library = Library(self.home, writer=writer)
+        self.catalog = models.ModelCatalog(self.home)
+        self._settings_path = self.home / "settings.json"
+        self.settings = Settings.load(self._settings_path)
+        self._clip_loader = clip_loader or self._load_clip
+        self._text_loader = text_loader or SentenceTransformerEncoder
+        self._clip: ImageTextEncoder | None = None
+        self._text: SentenceTransformerEncoder | None = None
+        self._model_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.library.close()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- models ------------------------------------------------------------------------------
+
+    def _load_clip(self) -> ImageTextEncoder:
+        from desktop_app.core.encoders.clip import OpenClipEncoder
+
+        spec = self.catalog.spec(self.settings.clip_model)
+        return OpenClipEncoder(spec, threads=self.settings.threads or None)
+
+    def clip(self) -> ImageTextEncoder:
+        with self._model_lock:
+            if self._clip is None:
+                self._clip = self._clip_loader()
+            return self._clip
+
+    def text_model(self) -> SentenceTransformerEncoder:
+        with self._model_lock:
+            if self._text is None:
+                self._text = self._text_loader()
+            return self._text
+
+    def set_model(self, name: str) -> None:
+        """Choose the CLIP model; the next index run re-embeds every picture with it."""
+        if name not in {p.name for p in models.PRESETS} | {
+            m["name"] for m in self.catalog.imported()
+        }:
+            models.preset(name)  # raises a KnownError listing the choices
+        self.settings.clip_model = name
+        self.settings.save(self._settings_path)
+        with self._model_lock:
+            self._clip = None
+
+    def model_choices(self) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for p in models.PRESETS:
+            out.append(
+                {
+                    "name": p.name,
+                    "arch": p.arch,
+                    "tag": p.tag,
+                    "summary": p.summary,
+                    "download_mb": p.download_mb,
+                    "imagenet_zero_shot": p.imagenet_zero_shot,
+                    "available": models.cached_weights(p) is not None,
+                    "active": p.name == self.settings.clip_model,
+                }
+            )
+        for item in self.catalog.imported():
+            out.append(
+                {
+                    "name": item["name"],
+                    "arch": item["arch"],
+                    "file": item["file"],
+                    "available": True,
+                    "active": item["name"] == self.settings.clip_model,
+                }
+            )
+        return out
+
+    def download_model(self, name: str | None = None) -> Path:
+        return models.download(models.preset(name or self.settings.clip_model))
+
+    def import_model(self, arch: str, weights: Path, config: Path | None = None) -> str:
+        """Copy a local weights file in and make it the active model."""
+        name = self.catalog.import_file(arch, weights, config)
+        self.set_model(name)
+        return name
+
+    # -- roots -------------------------------------------------------------------------------
+
+    def roots(self) -> list[Root]:
+        return self.library.reader().roots()
+
+    def add_root(self, folder: str | os.PathLike[str]) -> Root:
+        path = os.path.abspath(os.fspath(folder))
+        if not os.path.isdir(path):
+            raise KnownError(f"{paths.display(path)} is not a folder.")
+        for root in self.roots():
+            if path == root.path or path.startswith(root.path.rstrip(os.sep) + os.sep):
+                raise KnownError(
+                    f"{paths.display(path)} is already in the library "
+                    f"(inside {paths.display(root.path)})."
+                )
+        return self.library.store.add_root(path)
+
+    def remove_root(self, folder: str | os.PathLike[str]) -> None:
+        """Forget a folder and its entries. The files themselves are never touched."""
+        path = os.path.abspath(os.fspath(folder))
+        for root in self.roots():
+            if root.path == path:
+                self.library.drop_labels(self.library.store.remove_root(root.id))
+                self.library.save_indexes()
+                return
+        raise NotIndexedError(f"{paths.display(path)} is not one of the library's folders.")
+
+    # -- indexing ----------------------------------------------------------------------------
+
+    def index(self, control: Control | None = None) -> Iterator[Progress]:
+        """Scan every folder and embed what is new or changed; see :mod:`indexer`."""
+        return run_index(
+            self.library,
+            self.clip,
+            self.text_model,
+            control or Control(),
+            exclude=self.settings.exclude,
+        )
+
+    def retry_failed(self) -> int:
+        return self.library.store.retry_failed()
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        k: int = 20,
+        *,
+        kinds: tuple[str, ...] = KINDS,
+        min_score: float | None = None,
+    ) -> list[Hit]:
+        """Pictures (CLIP) and documents (MiniLM) for a description, merged by relevance."""
+        if not text.strip():
+            return []
+        lists = []
+        if IMAGE in kinds and (vset := self.library.searchable_set(IMAGE)):
+            query = self.clip().embed_texts([text])[0]
+            lists.append(self._rank(vset.id, query, k, "text->image", min_score))
+        if DOCUMENT in kinds and (vset := self.library.searchable_set(DOCUMENT)):
+            query = self.text_model().embed_texts([text])[0]
+            lists.append(self._rank(vset.id, query, k, "text->document", min_score))
+        return merge(lists, k)
+
+    def search_image(
+        self, image: str | os.PathLike[str] | bytes, k: int = 20, *, min_score: float | None = None
+    ) -> list[Hit]:
+        """Pictures like a given one: a file anywhere, or raw bytes (dropped or pasted)."""
+        if isinstance(image, bytes):
+            data, label = image, "the pasted image"
+        else:
+            label = paths.display(os.fspath(image))
+            try:
+                with open(image, "rb") as handle:
+                    data = handle.read()
+            except OSError as err:
+                raise KnownError(f"Cannot read {label}: {err.strerror or err}.") from None
+        try:
+            picture, _ = decode_image(data)
+        except DecodeError as err:
+            raise KnownError(f"Cannot search by {label}: {err}.") from None
+        vset = self.library.searchable_set(IMAGE)
+        if vset is None:
+            return []
+        query = self.clip().embed_images([picture])[0]
+        return self._rank(vset.id, query, k, "image->image", min_score)
+
+    def similar(self, target: int | str | os.PathLike[str], k: int = 20) -> list[Hit]:
+        """More like an indexed file, from its stored vector (no re-embedding); excludes it."""
+        record = self.file(target)
+        modality = IMAGE if record.kind == IMAGE else DOCUMENT
+        vset = self.library.searchable_set(modality)
+        vectors = self.library.reader().vectors_of_file(vset.id, record.id) if vset else []
+        if vset is None or not vectors:
+            raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
+        query = np.mean(vectors, axis=0)
+        comparison = "image->image" if modality == IMAGE else "document->document"
+        return self._rank(vset.id, query, k, comparison, None, exclude_file=record.id)
+
+    def _rank(
+        self,
+        set_id: int,
+        query: np.ndarray,
+        k: int,
+        comparison: str,
+        min_score: float | None,
+        exclude_file: int | None = None,
+    ) -> list[Hit]:
+        reader = self.library.reader()
+        vset = next(s for s in reader.vector_sets() if s.id == set_id)
+        return rank(
+            reader,
+            set_id,
+            self.library.index_for(vset),
+            query,
+            k,
+            comparison,
+            min_score=min_score,
+            exclude_file=exclude_file,
+        )
+
+    # -- files, thumbnails, status -----------------------------------------------------------
+
+    def file(self, target: int | str | os.PathLike[str]) -> FileRecord:
+        store = self.library.reader()
+        if isinstance(target, int):
+            record = store.file(target)
+        else:
+            record = store.file_by_path(os.path.abspath(os.fspath(target)))
+        if record is None:
+            raise NotIndexedError(f"{target} is not in the library.")
+        return record
+
+    def thumbnail(self, target: int | str, size: int = 256) -> Path | None:
+        """A cached JPEG thumbnail of an indexed picture; None for documents."""
+        record = self.file(target)
+        if record.kind != IMAGE or not record.hash:
+            return None
+        try:
+            return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)
+        except DecodeError as err:
+            raise KnownError(f"No thumbnail for {paths.display(record.path)}: {err}.") from None
+
+    def errors(self) -> list[FileRecord]:
+        return self.library.reader().failed_files()
+
+    def status(self) -> Status:
+        store = self.library.reader()
+        counts: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
+        for (kind, state), n in store.count_by_status().items():
+            counts.setdefault(kind, {})[state] = n
+        per_root = store.count_by_root()
+        roots = [
+            RootStatus(
+                r.path,
+                os.path.isdir(r.path),
+                per_root.get((r.id, "indexed"), 0),
+                per_root.get((r.id, "pending"), 0),
+                per_root.get((r.id, "failed"), 0),
+            )
+            for r in store.roots()
+        ]
+        sets = [
+            {
+                "modality": s.modality,
+                "model_id": s.model_id,
+                "dim": s.dim,
+                "state": s.state,
+                "vectors": store.vector_count(s.id),
+            }
+            for s in store.vector_sets()
+        ]
+        db = self.home / "library.db"
+        db_bytes = sum(p.stat().st_size for p in (db, db.with_name("library.db-wal")) if p.exists())
+        return Status(
+            home=str(self.home),
+            roots=roots,
+            counts=counts,
+            model=self.settings.clip_model,
+            vector_sets=sets,
+            database_bytes=db_bytes,
+            index_bytes=_folder_bytes(self.library.index_dir),
+            thumbnail_bytes=_folder_bytes(self.library.thumbnail_dir),
+            errors=sum(c.get("failed", 0) for c in counts.values()),
+        )
+
+
+__all__ = ["KINDS", "Engine", "Hit", "Progress", "RootStatus", "Status", "TextEncoder"]

@@ -1,0 +1,136 @@
+"""One library on disk: the SQLite store, the vector indexes beside it, and the writer lock.
+
+A library is opened either as the single *writer* (which holds an exclusive lock file for as
+long as it is open, saves index files and repairs them after a crash) or as a *reader* (which
+repairs its in-memory copy of an index from SQLite but never writes). Readers in other
+threads of the writer's process share its in-memory indexes.
+"""
+
+import os
+import threading
+from pathlib import Path
+from typing import IO
+
+from desktop_app.core.errors import KnownError, LibraryBusyError
+from desktop_app.core.store import Store, VectorSet
+from desktop_app.core.vector_index import VectorIndex
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock, single-instance by the GUI
+    fcntl = None  # type: ignore[assignment]
+
+
+class Library:
+    def __init__(self, home: Path, *, writer: bool = True) -> None:
+        self.home = home
+        self.writer = writer
+        self.index_dir = home / "indexes"
+        self.thumbnail_dir = home / "thumbnails"
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            self.index_dir.mkdir(exist_ok=True)
+        except OSError as err:
+            raise KnownError(f"Cannot use the data folder {home}: {err.strerror or err}.") from None
+        self._lock_file: IO[str] | None = self._take_lock() if writer else None
+        self.store = Store(home / "library.db")
+        self._indexes: dict[int, VectorIndex] = {}
+        self._indexes_lock = threading.Lock()
+        self._local = threading.local()
+
+    def reader(self) -> Store:
+        """This thread's own read connection (WAL: reads never wait for the writer)."""
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.store.path)
+        return store
+
+    def _take_lock(self) -> IO[str] | None:
+        if fcntl is None:
+            return None
+        handle = open(self.home / "writer.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held open
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise LibraryBusyError(
+                f"Another Snapfind is updating the library in {self.home}. Wait for it to "
+                "finish (or close it), then try again."
+            ) from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        return handle
+
+    def close(self) -> None:
+        if self.writer:
+            self.save_indexes()
+        self.store.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    # -- vector sets and their indexes ---------------------------------------------------------
+
+    def index_for(self, vset: VectorSet) -> VectorIndex:
+        """The set's index, loaded and reconciled with SQLite on first use."""
+        with self._indexes_lock:
+            index = self._indexes.get(vset.id)
+            if index is None:
+                index = VectorIndex(self.index_dir / vset.index_file, vset.dim)
+                index.load()
+                reader = self.reader()
+                index.reconcile(
+                    reader.labels(vset.id),
+                    lambda labels: reader.vectors_by_label(vset.id, labels),
+                )
+                if self.writer and index.dirty:
+                    index.save()
+                self._indexes[vset.id] = index
+            return index
+
+    def searchable_set(self, modality: str) -> VectorSet | None:
+        """The complete set of a modality; while the first one builds, that one."""
+        sets = self.reader().vector_sets(modality)
+        ready = [s for s in sets if s.state == "ready"]
+        return (ready or sets or [None])[0]
+
+    def target_set(self, modality: str, kind: str, model_id: str, dim: int) -> VectorSet:
+        """The set new vectors go into; a new model starts a new set and re-embeds everything.
+
+        The previous model's set stays searchable until the new one is complete.
+        """
+        existing = {s.model_id for s in self.store.vector_sets(modality)}
+        vset = self.store.ensure_vector_set(modality, model_id, dim)
+        if model_id not in existing and existing:
+            self.store.reset_status(kind)
+        self._forget(self.store.drop_abandoned(modality, vset.id))
+        return vset
+
+    def finish_set(self, vset: VectorSet) -> None:
+        """All files are embedded: the set becomes the searchable one, older sets go."""
+        self._forget(self.store.mark_ready(vset.id))
+
+    def _forget(self, dropped: list[VectorSet]) -> None:
+        for old in dropped:
+            with self._indexes_lock:
+                self._indexes.pop(old.id, None)
+            for path in (
+                self.index_dir / old.index_file,
+                self.index_dir / (old.index_file + ".tmp"),
+            ):
+                path.unlink(missing_ok=True)
+
+    def drop_labels(self, freed: dict[int, list[int]]) -> None:
+        for set_id, labels in freed.items():
+            with self._indexes_lock:
+                index = self._indexes.get(set_id)
+            if index is not None:
+                index.remove(labels)
+            # An index not loaded yet drops these labels when reconciled on load.
+
+    def save_indexes(self) -> None:
+        with self._indexes_lock:
+            indexes = list(self._indexes.values())
+        for index in indexes:
+            index.save()

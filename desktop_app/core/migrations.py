@@ -1,0 +1,74 @@
+"""Numbered schema migrations, tracked by SQLite's ``PRAGMA user_version``.
+
+Each migration is one SQL script run inside a single transaction together with its version
+bump, so a crash leaves the database at a whole version. Append new ones; never edit one that
+has shipped.
+"""
+
+import sqlite_utils
+
+from desktop_app.core.errors import KnownError
+
+_M001_INITIAL = """
+CREATE TABLE roots (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    added_at REAL NOT NULL
+);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    root_id INTEGER NOT NULL REFERENCES roots(id),
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT,                      -- blake2b-128 of the content; NULL until first read
+    kind TEXT NOT NULL,             -- 'image' | 'document'
+    width INTEGER,
+    height INTEGER,
+    taken_at REAL,                  -- EXIF DateTimeOriginal, else mtime (epoch seconds)
+    camera TEXT,
+    status TEXT NOT NULL,           -- 'pending' | 'indexed' | 'failed'
+    error TEXT,
+    updated_at REAL
+);
+CREATE INDEX files_root ON files(root_id);
+CREATE INDEX files_hash ON files(hash);
+CREATE INDEX files_kind_status ON files(kind, status);
+CREATE TABLE vector_sets (
+    id INTEGER PRIMARY KEY,
+    modality TEXT NOT NULL,         -- 'image' (CLIP) | 'document' (sentence-transformers)
+    model_id TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    index_file TEXT NOT NULL,
+    state TEXT NOT NULL,            -- 'building' | 'ready'
+    next_label INTEGER NOT NULL,    -- labels are never reused
+    created_at REAL NOT NULL,
+    UNIQUE (modality, model_id)
+);
+CREATE TABLE vectors (
+    set_id INTEGER NOT NULL REFERENCES vector_sets(id),
+    label INTEGER NOT NULL,
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    line_start INTEGER,             -- documents: first line of the chunk (1-based)
+    line_end INTEGER,
+    vector BLOB NOT NULL,           -- float32, L2-normalised; the index is rebuilt from these
+    PRIMARY KEY (set_id, label)
+);
+CREATE INDEX vectors_set_file ON vectors(set_id, file_id);
+CREATE INDEX vectors_file ON vectors(file_id);
+"""
+
+MIGRATIONS: list[str] = [_M001_INITIAL]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring ``db`` to the latest schema; returns the resulting version."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise KnownError(
+            f"This library was written by a newer Snapfind (schema {version}); "
+            "update Snapfind or choose another data folder with --home."
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)

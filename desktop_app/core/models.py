@@ -1,0 +1,267 @@
+"""Which CLIP models the app offers and where their weights come from.
+
+A model is a *preset* (an open_clip architecture plus a pretrained tag, downloaded through
+huggingface_hub into the standard HF cache) or an *imported* local weights file for any open_clip
+architecture (copied into the data folder, identified by its SHA-256). Custom architecture
+configs placed in ``<home>/models/configs`` are registered with open_clip before loading.
+Nothing here ever unpickles arbitrary objects: safetensors, or ``torch.load(weights_only=True)``.
+"""
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop_app.core.errors import KnownError, ModelNotAvailableError
+
+_HF_DEFAULT_FILE = "open_clip_pytorch_model.bin"
+_HF_SAFE_FILE = "open_clip_model.safetensors"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A downloadable model, with the figures a person needs to choose one."""
+
+    name: str
+    arch: str
+    tag: str
+    summary: str
+    download_mb: int
+    imagenet_zero_shot: float  # published top-1, %
+
+    @property
+    def model_id(self) -> str:
+        return f"open_clip:{self.arch}/{self.tag}"
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset(
+        "ViT-B-32",
+        "ViT-B-32",
+        "laion2b_s34b_b79k",
+        "Default. Good all-round accuracy, fast on a laptop CPU.",
+        605,
+        66.6,
+    ),
+    Preset(
+        "ViT-B-32-256",
+        "ViT-B-32-256",
+        "datacomp_s34b_b86k",
+        "DataComp training at 256 px: more accurate for a little more compute.",
+        605,
+        72.8,
+    ),
+    Preset(
+        "MobileCLIP2-S0",
+        "MobileCLIP2-S0",
+        "dfndr2b",
+        "Much lighter image tower: fastest indexing.",
+        300,
+        71.5,
+    ),
+    Preset(
+        "ViT-B-16",
+        "ViT-B-16",
+        "laion2b_s34b_b88k",
+        "Finer 16 px patches: more accurate, about 4x slower indexing.",
+        599,
+        70.2,
+    ),
+    Preset(
+        "xlm-roberta-base-ViT-B-32",
+        "xlm-roberta-base-ViT-B-32",
+        "laion5b_s13b_b90k",
+        "Multilingual queries (100+ languages).",
+        1470,
+        62.4,
+    ),
+)
+DEFAULT_PRESET = PRESETS[0].name
+_PREPROCESS_KEYS = {
+    "mean": "image_mean",
+    "std": "image_std",
+    "interpolation": "image_interpolation",
+    "resize_mode": "image_resize_mode",
+}
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Everything needed to build a CLIP encoder: architecture, weights file and preprocessing."""
+
+    model_id: str
+    arch: str
+    weights: Path
+    preprocess: dict[str, Any]
+    label: str
+
+
+def preset(name: str) -> Preset:
+    for p in PRESETS:
+        if p.name == name:
+            return p
+    raise KnownError(
+        f"Unknown model {name!r}. Choose one of: {', '.join(p.name for p in PRESETS)}, "
+        "or import a weights file with `snapfind-cli models import --arch ARCH FILE`."
+    )
+
+
+def _preset_preprocess(arch: str, tag: str) -> dict[str, Any]:
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    return {_PREPROCESS_KEYS[k]: v for k, v in cfg.items() if k in _PREPROCESS_KEYS}
+
+
+def _hf_location(p: Preset) -> tuple[str, list[str]]:
+    import open_clip
+
+    hub = open_clip.get_pretrained_cfg(p.arch, p.tag).get("hf_hub", "")
+    repo, filename = hub.rstrip("/"), ""
+    if not hub.endswith("/"):
+        repo, filename = hub.rsplit("/", 1)
+    if not filename:
+        return repo, [_HF_SAFE_FILE, _HF_DEFAULT_FILE]
+    if filename.endswith((".bin", ".pth", ".pt")):
+        return repo, [filename.rsplit(".", 1)[0] + ".safetensors", filename]
+    return repo, [filename]
+
+
+def cached_weights(p: Preset) -> Path | None:
+    """The preset's weights file in the HF cache, without touching the network."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo, names = _hf_location(p)
+    for name in names:
+        found = try_to_load_from_cache(repo_id=repo, filename=name)
+        if isinstance(found, str):
+            return Path(found)
+    return None
+
+
+def download(p: Preset) -> Path:
+    """Fetch a preset's weights into the HF cache (huggingface_hub shows its own progress bar)."""
+    from huggingface_hub import hf_hub_download
+
+    found = cached_weights(p)
+    if found:
+        return found
+    repo, names = _hf_location(p)
+    last: Exception | None = None
+    for name in names:
+        try:
+            return Path(hf_hub_download(repo_id=repo, filename=name))
+        except Exception as err:
+            last = err
+    raise ModelNotAvailableError(
+        f"Could not download the {p.name} model from huggingface.co/{repo} ({last}). "
+        "Check the network connection, or copy the weights file from another machine and run "
+        f"`snapfind-cli models import --arch {p.arch} FILE`."
+    )
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ModelCatalog:
+    """Presets plus the weights files imported into this data folder."""
+
+    def __init__(self, home: Path) -> None:
+        self.models_dir = home / "models"
+        self.imported_dir = self.models_dir / "imported"
+        self.configs_dir = self.models_dir / "configs"
+
+    def register_configs(self) -> None:
+        """Make custom architecture configs in ``models/configs`` known to open_clip."""
+        import open_clip
+
+        if self.configs_dir.is_dir() and any(self.configs_dir.glob("*.json")):
+            open_clip.add_model_config(self.configs_dir)
+
+    def imported(self) -> list[dict[str, Any]]:
+        if not self.imported_dir.is_dir():
+            return []
+        out = []
+        for manifest in sorted(self.imported_dir.glob("*.json")):
+            try:
+                out.append(json.loads(manifest.read_text("utf-8")))
+            except (OSError, ValueError):
+                continue
+        return out
+
+    def import_file(self, arch: str, source: Path, config: Path | None = None) -> str:
+        """Copy a weights file (and optionally its architecture config) in; returns its name."""
+        import open_clip
+
+        if not source.is_file():
+            raise KnownError(f"No such weights file: {source}")
+        if source.suffix not in (".safetensors", ".bin", ".pt", ".pth"):
+            raise KnownError(
+                f"{source.name}: expected a .safetensors, .bin, .pt or .pth weights file."
+            )
+        if config is not None:
+            self.configs_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                json.loads(config.read_text("utf-8"))
+            except (OSError, ValueError) as err:
+                raise KnownError(f"{config}: not a readable JSON model config ({err}).") from None
+            shutil.copyfile(config, self.configs_dir / f"{arch}.json")
+        self.register_configs()
+        if arch not in open_clip.list_models():
+            raise KnownError(
+                f"Unknown architecture {arch!r}. Use one of `open_clip.list_models()` "
+                "(e.g. ViT-B-32), or pass its JSON config with --config."
+            )
+        digest = sha256_file(source)
+        name = f"{arch}-{digest[:12]}"
+        self.imported_dir.mkdir(parents=True, exist_ok=True)
+        target = self.imported_dir / f"{name}{source.suffix}"
+        if not target.exists():
+            tmp = target.with_name(target.name + ".part")
+            shutil.copyfile(source, tmp)
+            tmp.replace(target)
+        manifest = {
+            "name": name,
+            "arch": arch,
+            "file": target.name,
+            "sha256": digest,
+            "source": str(source),
+        }
+        (self.imported_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+        return name
+
+    def spec(self, name: str) -> ClipSpec:
+        """Resolve a model name (preset or imported) to a loadable spec, offline."""
+        for item in self.imported():
+            if item["name"] == name:
+                self.register_configs()
+                presets_for_arch = [p for p in PRESETS if p.arch == item["arch"]]
+                prep = (
+                    _preset_preprocess(presets_for_arch[0].arch, presets_for_arch[0].tag)
+                    if len(presets_for_arch) == 1
+                    else {}
+                )
+                return ClipSpec(
+                    model_id=f"open_clip:{item['arch']}/sha256-{item['sha256'][:16]}",
+                    arch=item["arch"],
+                    weights=self.imported_dir / item["file"],
+                    preprocess=prep,
+                    label=f"{item['arch']} (imported {item['file']})",
+                )
+        p = preset(name)
+        weights = cached_weights(p)
+        if weights is None:
+            raise ModelNotAvailableError(
+                f"The {p.name} model is not on this computer yet. Download it (about "
+                f"{p.download_mb} MB) with `snapfind-cli models download`, or, without a "
+                "network, copy its weights file here and run "
+                f"`snapfind-cli models import --arch {p.arch} FILE`."
+            )
+        return ClipSpec(p.model_id, p.arch, weights, _preset_preprocess(p.arch, p.tag), p.name)

@@ -1,0 +1,31 @@
+"""The person's choices, stored as JSON in the data folder and written atomically."""
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from desktop_app.core.models import DEFAULT_PRESET
+
+
+@dataclass
+class Settings:
+    clip_model: str = DEFAULT_PRESET  # a preset name or an imported model's name
+    exclude: list[str] = field(default_factory=list)  # glob patterns on names or full paths
+    include_hidden: bool = False
+    threads: int = 0  # 0: all cores
+
+    @classmethod
+    def load(cls, path: Path) -> "Settings":
+        try:
+            raw = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), "utf-8")
+        os.replace(tmp, path)

@@ -1,0 +1,39 @@
+"""On-demand thumbnails, cached on disk by content hash and size.
+
+The cache key is the content hash, so a moved file keeps its thumbnail and a changed file gets
+a new one. Files are written to a temporary name and renamed, so a crash leaves either a whole
+thumbnail or none. JPEG sources decode in draft mode (DCT scaling), several times faster.
+"""
+
+import os
+from pathlib import Path
+
+from desktop_app.core.decoding import DecodeError, decode_image
+
+THUMBNAIL_QUALITY = 85
+
+
+def thumbnail_path(cache_dir: Path, content_hash: str, size: int) -> Path:
+    return cache_dir / content_hash[:2] / f"{content_hash}-{size}.jpg"
+
+
+def thumbnail(cache_dir: Path, source: str, content_hash: str, size: int) -> Path:
+    """The cached thumbnail (longest side ``size`` px), made now if missing.
+
+    Raises :class:`DecodeError` when the source cannot be read or decoded.
+    """
+    target = thumbnail_path(cache_dir, content_hash, size)
+    if target.exists():
+        return target
+    try:
+        with open(source, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise DecodeError(f"cannot read ({err.strerror or err})") from None
+    image, _ = decode_image(data, draft_size=size)
+    image.thumbnail((size, size))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    image.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY)
+    os.replace(tmp, target)
+    return target

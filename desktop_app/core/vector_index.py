@@ -1,0 +1,171 @@
+"""An hnswlib index (cosine space) for one vector set, kept consistent with SQLite.
+
+SQLite commits first, then vectors are added here, and the file is saved atomically (temp file,
+fsync, rename) from time to time. After a crash the file can therefore lag behind SQLite, or
+still hold labels SQLite has since dropped; :meth:`VectorIndex.reconcile` repairs both from the
+vectors stored in SQLite. Small libraries are searched exactly, which returns the same ranking
+as a perfect ANN search.
+"""
+
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+# Below this many vectors a brute-force scan is both exact and about as fast as HNSW.
+EXACT_SEARCH_LIMIT = 5000
+_M = 16
+_EF_CONSTRUCTION = 128
+_EF_SEARCH = 128
+_INITIAL_CAPACITY = 1024
+
+
+class VectorIndex:
+    """Thread-safe wrapper: one lock serialises adds, deletes, saves and queries."""
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = path
+        self.dim = dim
+        self._lock = threading.Lock()
+        self._index = self._new_index(_INITIAL_CAPACITY)
+        self._live: set[int] = set()
+        self._dirty = False
+        self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # (labels, vectors) cache
+
+    def _new_index(self, capacity: int) -> hnswlib.Index:
+        index = hnswlib.Index(space="cosine", dim=self.dim)
+        index.init_index(max_elements=capacity, ef_construction=_EF_CONSTRUCTION, M=_M)
+        index.set_ef(_EF_SEARCH)
+        return index
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def load(self) -> bool:
+        """Load the saved file; False (and an empty index) if it is missing or unreadable."""
+        if not self.path.exists():
+            return False
+        try:
+            index = hnswlib.Index(space="cosine", dim=self.dim)
+            index.load_index(str(self.path))
+            index.set_ef(_EF_SEARCH)
+            ids = set(index.get_ids_list())
+        except (RuntimeError, ValueError, OSError, MemoryError):
+            return False
+        with self._lock:
+            self._index = index
+            # Deleted labels are in get_ids_list too; reconcile() narrows this to the live ones.
+            self._live = ids
+            self._matrix = None
+        return True
+
+    def save(self) -> None:
+        """Write atomically: a reader or a crash sees the old file or the new one, never half."""
+        with self._lock:
+            if not self._dirty and self.path.exists():
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            self._index.save_index(str(tmp))
+            self._dirty = False
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def reconcile(
+        self, committed: dict[int, np.ndarray] | set[int], fetch: "Fetch"
+    ) -> tuple[int, int]:
+        """Make the index hold exactly the committed labels; returns (re-added, removed).
+
+        ``committed`` is the set of labels SQLite holds; ``fetch`` returns their stored vectors.
+        """
+        wanted = set(committed)
+        with self._lock:
+            present = set(self._index.get_ids_list())
+        missing = sorted(wanted - present)
+        extra = sorted(present - wanted)
+        if missing:
+            labels, vectors = zip(*fetch(missing), strict=True)
+            self.add(list(labels), np.stack(vectors))
+        with self._lock:
+            for label in extra:
+                try:
+                    self._index.mark_deleted(label)
+                except RuntimeError:  # already deleted in the saved file
+                    continue
+                self._dirty = True
+            self._live = wanted
+            self._matrix = None
+        return len(missing), len(extra)
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def add(self, labels: list[int], vectors: np.ndarray) -> None:
+        if not labels:
+            return
+        data = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(labels), self.dim)
+        with self._lock:
+            needed = self._index.element_count + len(labels)
+            capacity = self._index.get_max_elements()
+            if needed > capacity:
+                self._index.resize_index(max(needed, capacity * 2))
+            self._index.add_items(data, labels)
+            self._live.update(labels)
+            self._dirty = True
+            self._matrix = None
+
+    def remove(self, labels: Iterable[int]) -> None:
+        with self._lock:
+            for label in labels:
+                if label in self._live:
+                    self._index.mark_deleted(label)
+                    self._live.discard(label)
+                    self._dirty = True
+                    self._matrix = None
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def search(
+        self, query: np.ndarray, k: int, *, exact: bool | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-``k`` (label, cosine similarity), best first."""
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        with self._lock:
+            count = len(self._live)
+            if count == 0 or k <= 0:
+                return []
+            k = min(k, count)
+            if exact if exact is not None else count <= EXACT_SEARCH_LIMIT:
+                return self._exact(q[0], k)
+            self._index.set_ef(max(_EF_SEARCH, k))
+            labels, distances = self._index.knn_query(q, k=k)
+        return [(int(lb), 1.0 - float(d)) for lb, d in zip(labels[0], distances[0], strict=True)]
+
+    def _exact(self, q: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self._matrix is None:
+            labels = np.fromiter(self._live, dtype=np.int64, count=len(self._live))
+            vectors = np.asarray(self._index.get_items(labels.tolist()), dtype=np.float32)
+            self._matrix = (labels, vectors)
+        labels, vectors = self._matrix
+        scores = vectors @ (q / max(float(np.linalg.norm(q)), 1e-12))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(labels[i]), float(scores[i])) for i in top]
+
+
+class Fetch:  # pragma: no cover - typing helper only
+    def __call__(self, labels: list[int]) -> Iterable[tuple[int, np.ndarray]]: ...
