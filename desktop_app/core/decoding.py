@@ -55,7 +55,7 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise DecodeError(

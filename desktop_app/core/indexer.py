@@ -246,7 +246,7 @@ def _embed_documents(
                 done.append((record, meta, twin))
                 continue
             chunks = chunk_text(text, encoder.max_tokens, encoder.count_tokens)
-            vectors = encoder.embed_texts([c.text for c in chunks]) if chunks else []
+            vectors = encoder.embed_texts([c.text for c in chunks])
             done.append(
                 (
                     record,

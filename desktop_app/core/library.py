@@ -93,7 +93,8 @@ class Library:
         """The complete set of a modality; while the first one builds, that one."""
         sets = self.reader().vector_sets(modality)
         ready = [s for s in sets if s.state == "ready"]
-        return (ready or sets or [None])[0]
+        chosen = ready or sets
+        return chosen[0] if chosen else None
 
     def target_set(self, modality: str, kind: str, model_id: str, dim: int) -> VectorSet:
         """The set new vectors go into; a new model starts a new set and re-embeds everything.

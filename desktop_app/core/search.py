@@ -76,7 +76,7 @@ def rank(
         wanted *= 2
     top = sorted(best.items(), key=lambda item: -item[1][0])[:k]
     records = store.files([fid for fid, _ in top])
-    hits = []
+    hits: list[Hit] = []
     for fid, (score, start, end) in top:
         rec = records.get(fid)
         if rec is None:

@@ -9,7 +9,7 @@ as a perfect ANN search.
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import hnswlib
@@ -21,6 +21,9 @@ _M = 16
 _EF_CONSTRUCTION = 128
 _EF_SEARCH = 128
 _INITIAL_CAPACITY = 1024
+
+# Returns the stored vectors of the given labels, as (label, vector) pairs.
+Fetch = Callable[[list[int]], Iterable[tuple[int, np.ndarray]]]
 
 
 class VectorIndex:
@@ -79,9 +82,7 @@ class VectorIndex:
         finally:
             os.close(dir_fd)
 
-    def reconcile(
-        self, committed: dict[int, np.ndarray] | set[int], fetch: "Fetch"
-    ) -> tuple[int, int]:
+    def reconcile(self, committed: set[int], fetch: Fetch) -> tuple[int, int]:
         """Make the index hold exactly the committed labels; returns (re-added, removed).
 
         ``committed`` is the set of labels SQLite holds; ``fetch`` returns their stored vectors.
@@ -165,7 +166,3 @@ class VectorIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(labels[i]), float(scores[i])) for i in top]
-
-
-class Fetch:  # pragma: no cover - typing helper only
-    def __call__(self, labels: list[int]) -> Iterable[tuple[int, np.ndarray]]: ...

@@ -64,8 +64,7 @@ class SentenceTransformerEncoder:
             verify_weights(model_dir, expected_sha256)
         self._model: Any = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self._model_id = model_id
-        dim = self._model.get_embedding_dimension()
-        self._dim = int(dim)
+        self._dim = int(self._model.get_embedding_dimension() or 0)
         self._lock = threading.Lock()
 
     @property

@@ -1,0 +1,72 @@
+"""Shared fixtures: a tiny random CLIP of the real architecture, the real MiniLM, engines."""
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from tiny_model import ARCH, write_tiny_model  # noqa: E402
+
+from desktop_app.core.encoders.clip import OpenClipEncoder  # noqa: E402
+from desktop_app.core.encoders.text import SentenceTransformerEncoder  # noqa: E402
+from desktop_app.core.engine import Engine  # noqa: E402
+from desktop_app.core.models import ClipSpec  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(config JSON, safetensors weights) of the tiny model."""
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tiny_model_files: tuple[Path, Path]) -> OpenClipEncoder:
+    _, weights = tiny_model_files
+    spec = ClipSpec(model_id=f"open_clip:{ARCH}/test", arch=ARCH, weights=weights,
+                    preprocess={}, label="tiny test model")
+    return OpenClipEncoder(spec)
+
+
+@pytest.fixture(scope="session")
+def minilm() -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+EngineFactory = Callable[..., Engine]
+
+
+@pytest.fixture
+def make_engine(home: Path, tiny_clip: OpenClipEncoder, minilm: SentenceTransformerEncoder
+                ) -> Iterator[EngineFactory]:
+    """Engines on ``home`` with the test models; all closed after the test."""
+    opened: list[Engine] = []
+
+    def factory(*, writer: bool = True, clip: object = None) -> Engine:
+        engine = Engine(home, writer=writer, clip_loader=lambda: clip or tiny_clip,
+                        text_loader=lambda: minilm)
+        opened.append(engine)
+        return engine
+
+    yield factory
+    for engine in opened:
+        engine.close()
+
+
+@pytest.fixture
+def engine(make_engine: EngineFactory) -> Engine:
+    return make_engine()
+
+
+def run_index(engine: Engine) -> list:
+    """Drive an index run to the end and return every progress report."""
+    return list(engine.index())
