@@ -17,7 +17,7 @@ import numpy as np
 from desktop_app.core import models, paths
 from desktop_app.core.decoding import DecodeError, decode_image
 from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder
-from desktop_app.core.encoders.text import SentenceTransformerEncoder
+from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
 from desktop_app.core.errors import KnownError, NotIndexedError
 from desktop_app.core.indexer import run_index
 from desktop_app.core.library import Library
@@ -197,8 +197,23 @@ class Engine:
             self.clip,
             self.text_model,
             control or Control(),
+            model_ids=self._chosen_model_id,
             exclude=self.settings.exclude,
         )
+
+    def _chosen_model_id(self, modality: str) -> str | None:
+        """The id of the model now chosen for ``modality``, loading it only if unavoidable."""
+        loaded = self._clip if modality == IMAGE else self._text
+        if loaded is not None:
+            return loaded.model_id
+        if modality == IMAGE and self._clip_loader == self._load_clip:
+            try:
+                return self.catalog.spec(self.settings.clip_model).model_id
+            except KnownError:
+                return None  # not downloaded: nothing to re-embed with yet
+        if modality == DOCUMENT and self._text_loader is SentenceTransformerEncoder:
+            return MINILM_ID
+        return (self.clip() if modality == IMAGE else self.text_model()).model_id
 
     def retry_failed(self) -> int:
         return self.library.store.retry_failed()

@@ -117,9 +117,14 @@ def run_index(
     documents: Callable[[], SentenceTransformerEncoder],
     control: Control,
     *,
+    model_ids: Callable[[str], str | None] = lambda modality: None,
     exclude: Sequence[str] = (),
 ) -> Iterator[Progress]:
-    """Scan every root, then embed pending documents and images. See the module docstring."""
+    """Scan every root, then embed pending documents and images. See the module docstring.
+
+    ``model_ids(modality)`` names the model that is now chosen for a modality (None if it is
+    not known without loading it), so that a model change re-embeds even when no file changed.
+    """
     try:
         yield Progress("scanning", message="Looking for new and changed files")
         for report in sync(library.store, library.store.roots(), exclude):
@@ -127,9 +132,9 @@ def run_index(
             yield Progress("scanning", done=report.seen, message=f"{report.seen} files found")
         library.drop_labels(report.freed)
         store = library.store
-        if store.pending_files(DOCUMENT, limit=1) or _building(library, DOCUMENT):
+        if _needs_work(library, DOCUMENT, model_ids(DOCUMENT)):
             yield from _embed_documents(library, documents(), control)
-        if store.pending_files(IMAGE, limit=1) or _building(library, IMAGE):
+        if _needs_work(library, IMAGE, model_ids(IMAGE)):
             yield from _embed_images(library, clip(), control)
         yield Progress(
             "done",
@@ -151,8 +156,14 @@ def _summary(added: int, changed: int, moved: int, removed: int, offline: list[s
     return text
 
 
-def _building(library: Library, modality: str) -> bool:
-    return any(s.state == "building" for s in library.store.vector_sets(modality))
+def _needs_work(library: Library, kind: str, model_id: str | None) -> bool:
+    """Pending files, a half-built set, or a different model chosen than the one that built."""
+    sets = library.store.vector_sets(kind)
+    return bool(
+        library.store.pending_files(kind, limit=1)
+        or any(s.state == "building" for s in sets)
+        or (sets and model_id is not None and model_id not in {s.model_id for s in sets})
+    )
 
 
 def _finish_if_complete(library: Library, vset: VectorSet, kind: str) -> None:
