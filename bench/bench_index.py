@@ -1,0 +1,734 @@
+"""Benchmark Snapfind's indexing and search, end to end, through the real Engine.
+
+What it measures, on a library it generates itself (or on a real folder with ``--folder``):
+
+* the first full index: scan + read/decode + embed + commit, images/s and documents/s;
+* a re-scan of the unchanged library (one ``stat`` per file, nothing embedded);
+* cold model load (CLIP and the MiniLM document model), and the import of torch/open_clip;
+* search latency, p50/p95 after a warm-up: text queries (``Engine.search``), image queries
+  (``Engine.search_image`` on a JPEG outside the library) and "more like this"
+  (``Engine.similar``);
+* a per-stage breakdown of the image path on a sample (decode, preprocess, model forward);
+* peak resident memory of this process.
+
+Models: ``tiny`` (default) is the test suite's tiny random CLIP of the real open_clip
+architecture, written to the work folder and loaded through the app's ``ClipSpec`` /
+``OpenClipEncoder`` path. ``vit-b-32-random`` is a randomly initialised ViT-B-32: the same
+architecture and compute as the real weights (so the timings stand), but its search results
+mean nothing. Any other name is a preset whose weights must already be in the Hugging Face
+cache. Documents always use the bundled all-MiniLM-L6-v2.
+
+Results go to stdout as Markdown tables and to a JSON file (``--out``).
+
+    .venv/bin/python bench/bench_index.py --images 1000 --model tiny
+    .venv/bin/python bench/bench_index.py --images 200 --model vit-b-32-random
+    .venv/bin/python bench/bench_index.py --folder ~/Pictures --model ViT-B-32
+"""
+
+import argparse
+import io
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
+for _path in (REPO, TESTS):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network mid-benchmark
+
+from imagegen import scene  # noqa: E402  (tests/imagegen.py)
+
+from desktop_app.core.decoding import decode_image  # noqa: E402
+from desktop_app.core.engine import Engine  # noqa: E402
+from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord  # noqa: E402
+
+DEFAULT_OUT = REPO / "bench" / "results" / "bench_index.json"
+TINY, VIT_RANDOM = "tiny", "vit-b-32-random"
+MIXED_SIZES = (  # (width, height) of generated photos; portrait ones are added by rotation
+    (640, 480),
+    (800, 600),
+    (1024, 768),
+    (1280, 960),
+    (1280, 720),
+    (1440, 960),
+    (1600, 900),
+    (1600, 1200),
+)
+CAMERAS = (("Canon", "Canon EOS 80D"), ("Apple", "iPhone 13"), ("FUJIFILM", "X-T3"), ("", ""))
+PLACES = ("beach", "city", "garden", "mountains", "family", "party", "trip", "home")
+QUERIES = (
+    "a dog running on the beach",
+    "sunset over the mountains",
+    "red car parked in a narrow street",
+    "birthday party with a cake and candles",
+    "snow covered trees in winter",
+    "a plate of pasta with tomato sauce",
+    "children playing football in the park",
+    "old stone bridge over a river",
+    "screenshot of a spreadsheet",
+    "blue sky with white clouds",
+    "a cat sleeping on a sofa",
+    "night city lights and traffic",
+    "wedding photo in a church",
+    "green field with cows",
+    "close-up of a yellow flower",
+    "meeting notes about the quarterly budget",
+    "recipe for banana bread",
+    "how to reset the router password",
+    "packing list for the camping trip",
+    "ideas for the garden next spring",
+    "train timetable from Lyon to Geneva",
+    "notes on the database migration plan",
+    "book recommendations from Anna",
+    "symptoms the doctor asked about",
+    "lighthouse on a rocky coast",
+    "bicycle leaning against a wall",
+    "a crowded market with fruit stalls",
+    "foggy forest path in autumn",
+    "desk with a laptop and a coffee mug",
+    "aerial view of a harbour with boats",
+)
+TOPICS: dict[str, tuple[list[str], list[str]]] = {
+    # topic: (subjects, predicates) combined into varied sentences
+    "meeting": (
+        ["The team", "Marta", "Finance", "The vendor", "Our manager", "The design group"],
+        [
+            "agreed to move the launch to the second week of May",
+            "asked for a revised budget before Friday",
+            "raised concerns about the database migration",
+            "will send the quarterly numbers by email",
+            "wants fewer meetings and clearer owners for each task",
+            "proposed a pilot with three customers",
+        ],
+    ),
+    "recipe": (
+        ["The dough", "Two ripe bananas", "The oven", "A pinch of salt", "The sauce", "Butter"],
+        [
+            "should rest for at least an hour in a warm place",
+            "must be mashed until smooth before adding the flour",
+            "needs to be preheated to 180 degrees",
+            "brings out the sweetness of the tomatoes",
+            "simmers gently for twenty minutes with the lid off",
+            "can be replaced by olive oil for a lighter version",
+        ],
+    ),
+    "travel": (
+        ["The night train", "Our hostel", "The ferry", "The museum", "The old town", "The guide"],
+        [
+            "leaves Lyon at 21:40 and reaches Geneva before dawn",
+            "is a short walk from the harbour and the fish market",
+            "only runs twice a day outside the summer season",
+            "is closed on Mondays but free on the first Sunday",
+            "is best explored early in the morning before the crowds",
+            "recommended a quiet beach north of the lighthouse",
+        ],
+    ),
+    "garden": (
+        ["The tomatoes", "The apple tree", "Compost", "The lawn", "Lavender", "The rain barrel"],
+        [
+            "need more sun than the corner by the fence gets",
+            "should be pruned in late winter while it is dormant",
+            "improves heavy clay soil within a couple of seasons",
+            "turns yellow when it is watered in the midday heat",
+            "attracts bees and survives the dry weeks of August",
+            "collects enough water for the vegetable beds",
+        ],
+    ),
+    "tech": (
+        ["The router", "The backup script", "The laptop", "The printer", "The VPN", "The NAS"],
+        [
+            "can be reset by holding the button for ten seconds",
+            "runs every night at two and keeps thirty snapshots",
+            "needs a new battery after four years of daily use",
+            "only works after reinstalling the vendor driver",
+            "drops the connection when the hotel wifi sleeps",
+            "stores the family photos on two mirrored disks",
+        ],
+    ),
+}
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def latency_summary(samples_s: Sequence[float]) -> dict[str, float]:
+    """p50/p95/mean in milliseconds."""
+    ms = np.asarray(samples_s, dtype=np.float64) * 1000
+    return {
+        "n": len(ms),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "mean_ms": float(ms.mean()),
+        "max_ms": float(ms.max()),
+    }
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if w < 32 or h < 32:
+        raise argparse.ArgumentTypeError("width and height must be at least 32")
+    return w, h
+
+
+def machine_info() -> dict[str, Any]:
+    import open_clip
+    import torch
+
+    cpu, flags = platform.processor() or "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 0
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    return {
+        "cpu": cpu,
+        "cores": usable,
+        "cpu_flags": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}),
+        "memory_gb": round(mem_gb, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "open_clip": open_clip.__version__,
+        "gpu": "none used (CPU only)",
+    }
+
+
+# -- synthetic library -----------------------------------------------------------------------
+
+
+def _photo(task: tuple[str, int, tuple[int, int], bool]) -> int:
+    """Write one photo-like JPEG (a seeded scene plus sensor-like grain); returns its bytes."""
+    path, seed, size, with_exif = task
+    rng = random.Random(seed)
+    picture = scene(seed, size)
+    grain = np.random.default_rng(seed).integers(-9, 10, size=(size[1], size[0], 1), dtype=np.int16)
+    pixels = np.clip(np.asarray(picture, dtype=np.int16) + grain, 0, 255).astype(np.uint8)
+    picture = Image.fromarray(pixels)
+    exif = Image.Exif()
+    if with_exif:
+        make, model = rng.choice(CAMERAS)
+        if make:
+            exif[271], exif[272] = make, model  # Make, Model
+        stamp = f"{rng.randint(2012, 2024)}:{rng.randint(1, 12):02d}:{rng.randint(1, 28):02d}"
+        exif.get_ifd(0x8769)[36867] = f"{stamp} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = path + ".part"
+    picture.save(tmp, "JPEG", quality=rng.choice((85, 90, 92)), exif=exif)
+    os.replace(tmp, path)
+    return os.path.getsize(path)
+
+
+def photo_size(rng: random.Random, fixed: tuple[int, int] | None) -> tuple[int, int]:
+    if fixed:
+        return fixed
+    w, h = rng.choice(MIXED_SIZES)
+    return (h, w) if rng.random() < 0.25 else (w, h)  # a quarter are portrait
+
+
+def generate_images(folder: Path, count: int, fixed: tuple[int, int] | None, seed: int) -> int:
+    """``count`` photos in dated album folders; existing files are kept. Returns total bytes."""
+    rng = random.Random(seed)
+    tasks = []
+    for i in range(count):
+        album = f"{2012 + i // 250}/{(i // 50) % 12 + 1:02d}-{PLACES[(i // 50) % len(PLACES)]}"
+        size = photo_size(rng, fixed)
+        tasks.append((str(folder / album / f"IMG_{i:05d}.jpg"), seed * 1_000_003 + i, size,
+                      rng.random() < 0.7))
+    missing = [t for t in tasks if not os.path.exists(t[0])]
+    if missing:
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(pool.map(_photo, missing, chunksize=8))
+    return sum(os.path.getsize(t[0]) for t in tasks)
+
+
+def _document(rng: random.Random, topic: str, paragraphs: int) -> str:
+    subjects, predicates = TOPICS[topic]
+    lines = [f"# {topic.capitalize()} notes {rng.randint(1, 99)}", ""]
+    for _ in range(paragraphs):
+        sentences = [
+            f"{rng.choice(subjects)} {rng.choice(predicates)}."
+            for _ in range(rng.randint(1, 5))
+        ]
+        if rng.random() < 0.3:
+            lines.append(f"- {' '.join(sentences)}")
+        else:
+            lines.extend([" ".join(sentences), ""])
+    return "\n".join(lines) + "\n"
+
+
+def generate_documents(folder: Path, count: int, seed: int) -> int:
+    """``count`` Markdown and text notes, from a few lines to several model windows long."""
+    rng = random.Random(seed + 7)
+    folder.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for i in range(count):
+        topic = rng.choice(sorted(TOPICS))
+        paragraphs = rng.choice((1, 3, 6, 12, 30))  # 30 paragraphs: several chunks
+        path = folder / f"{topic}-{i:03d}.{'md' if i % 3 else 'txt'}"
+        if not path.exists():
+            path.write_text(_document(rng, topic, paragraphs), "utf-8")
+        total += path.stat().st_size
+    return total
+
+
+# -- models ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelChoice:
+    loader: Callable[[], Any]  # builds an OpenClipEncoder
+    label: str
+    note: str
+    prepare_s: float = 0.0
+
+
+def _write_random_vit(target: str) -> None:
+    """In a child process (its memory does not count): a seeded random ViT-B-32 as safetensors."""
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = open_clip.create_model("ViT-B-32", pretrained=None)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, target + ".part")
+    os.replace(target + ".part", target)
+
+
+def _preset_preprocess(arch: str, tag: str) -> dict[str, Any]:
+    """The preprocessing a preset's weights expect, as ``ModelCatalog.spec`` passes it."""
+    import open_clip
+
+    keys = {"mean": "image_mean", "std": "image_std", "interpolation": "image_interpolation",
+            "resize_mode": "image_resize_mode"}
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    return {keys[k]: v for k, v in cfg.items() if k in keys}
+
+
+def prepare_model(name: str, model_dir: Path, home: Path) -> ModelChoice:
+    from desktop_app.core import models
+    from desktop_app.core.encoders.clip import OpenClipEncoder
+    from desktop_app.core.models import ClipSpec
+
+    start = time.perf_counter()
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if name == TINY:
+        from tiny_model import ARCH, write_tiny_model
+
+        _, weights = write_tiny_model(model_dir)
+        spec = ClipSpec(f"open_clip:{ARCH}/bench", ARCH, weights, {}, "tiny random test model")
+        note = "tiny random CLIP (2 layers, 64 px, dim 64): exercises the pipeline, not the model"
+    elif name == VIT_RANDOM:
+        weights = model_dir / "vit-b-32-random-seed0.safetensors"
+        if not weights.exists():
+            import multiprocessing
+
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                pool.apply(_write_random_vit, (str(weights),))
+        spec = ClipSpec(
+            "open_clip:ViT-B-32/random-seed0",
+            "ViT-B-32",
+            weights,
+            _preset_preprocess("ViT-B-32", models.PRESETS[0].tag),
+            "ViT-B-32 (random init)",
+        )
+        note = (
+            "ViT-B-32 with random weights: same architecture and compute as the real "
+            "laion2b weights, so timings hold; search results are meaningless"
+        )
+    else:
+        spec = models.ModelCatalog(home).spec(name)  # raises if the weights are not cached
+        note = f"preset {name}, cached weights {spec.weights}"
+        return ModelChoice(lambda: OpenClipEncoder(spec), spec.label, note)
+    return ModelChoice(lambda: OpenClipEncoder(spec), spec.label, note,
+                       time.perf_counter() - start)
+
+
+class TimedEncoder:
+    """Wraps the CLIP encoder to count the time the indexer spends inside it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.image_s = 0.0
+        self.image_calls = 0
+        self.images = 0
+
+    @property
+    def model_id(self) -> str:
+        return str(self.inner.model_id)
+
+    @property
+    def dim(self) -> int:
+        return int(self.inner.dim)
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        start = time.perf_counter()
+        out: np.ndarray = self.inner.embed_images(images)
+        self.image_s += time.perf_counter() - start
+        self.image_calls += 1
+        self.images += len(images)
+        return out
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        out: np.ndarray = self.inner.embed_texts(texts)
+        return out
+
+
+# -- measurements ----------------------------------------------------------------------------
+
+
+@dataclass
+class IndexRun:
+    wall_s: float
+    phases: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: int = 0
+    message: str = ""
+
+
+def run_index(engine: Engine) -> IndexRun:
+    """Drive one index run; time each phase from its first progress report to the next's."""
+    marks: list[tuple[str, float]] = []
+    counts: dict[str, int] = {}
+    failed, message = 0, ""
+    start = time.perf_counter()
+    for report in engine.index():
+        if not marks or marks[-1][0] != report.phase:
+            marks.append((report.phase, time.perf_counter()))
+        if report.phase in (IMAGE + "s", DOCUMENT + "s"):
+            counts[report.phase] = report.total
+            failed += report.failed if report.done == report.total else 0
+        message = report.message or message
+    end = time.perf_counter()
+    phases: dict[str, float] = {}
+    for (phase, at), (_, after) in zip(marks, [*marks[1:], ("end", end)], strict=True):
+        phases[phase] = phases.get(phase, 0.0) + after - at
+    return IndexRun(end - start, phases, counts, failed, message)
+
+
+def indexed_files(engine: Engine) -> list[FileRecord]:
+    reader = engine.library.reader()
+    found: list[FileRecord] = []
+    for root in reader.roots():
+        found.extend(r for r in reader.files_under(root.id).values() if r.status == "indexed")
+    return sorted(found, key=lambda r: r.id)
+
+
+def stage_breakdown(encoder: Any, sample: list[FileRecord], batch: int = 16) -> dict[str, float]:
+    """Per-image milliseconds of each step of the image path, one after another, on a sample."""
+    datas = [Path(r.path).read_bytes() for r in sample]
+    decode_s, decoded = timed(lambda: [decode_image(d)[0] for d in datas])
+    draft_s, _ = timed(lambda: [decode_image(d, draft_size=224)[0] for d in datas])
+    prep_s, _ = timed(lambda: [encoder.preprocess(img) for img in decoded])
+    encoder.embed_images(decoded[:batch])  # warm-up
+    embed_s = 0.0
+    for i in range(0, len(decoded), batch):
+        seconds, _ = timed(lambda i=i: encoder.embed_images(decoded[i : i + batch]))
+        embed_s += seconds
+    n = len(sample)
+    return {
+        "sample": n,
+        "batch": batch,
+        "mean_megapixels": float(np.mean([r.width * r.height for r in sample]) / 1e6),
+        "decode_ms": decode_s / n * 1000,
+        "decode_draft224_ms": draft_s / n * 1000,
+        "preprocess_ms": prep_s / n * 1000,
+        "embed_images_ms": embed_s / n * 1000,
+        "forward_ms": (embed_s - prep_s) / n * 1000,
+    }
+
+
+def query_latencies(run: Callable[[Any], object], args: Iterator[Any], n: int) -> dict[str, Any]:
+    """One warm-up call (reported as ``first_ms``), then ``n`` timed calls."""
+    first_s, _ = timed(lambda: run(next(args)))
+    samples = []
+    for _ in range(n):
+        arg = next(args)
+        seconds, _ = timed(lambda arg=arg: run(arg))
+        samples.append(seconds)
+    return {"first_ms": first_s * 1000, **latency_summary(samples)}
+
+
+def cycle(items: Sequence[Any]) -> Iterator[Any]:
+    while True:
+        yield from items
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
+    lines = [fmt.format(*header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines.extend(fmt.format(*row) for row in rows)
+    return "\n".join(lines)
+
+
+def report(results: dict[str, Any]) -> str:
+    m, c, ix = results["machine"], results["config"], results["index"]
+    load, rescan, q, st = results["model_load"], results["rescan"], results["queries"], results[
+        "stages"]
+    out = [
+        f"Machine: {m['cpu']}, {m['cores']} cores ({', '.join(m['cpu_flags']) or 'no AVX-512'}), "
+        f"{m['memory_gb']} GB; {m['os']}; Python {m['python']}, torch {m['torch']} "
+        f"({m['torch_threads']} threads), open_clip {m['open_clip']}; {m['gpu']}",
+        f"Model: {c['model_label']} — {c['model_note']}",
+        f"Library: {c['images']} images ({c['image_mb']:.0f} MB, {c['image_sizes']}), "
+        f"{c['documents']} documents ({c['document_kb']:.0f} KB); source: {c['source']}",
+        "",
+    ]
+    images, docs = ix["counts"].get("images", 0), ix["counts"].get("documents", 0)
+    img_s, doc_s = ix["phases"].get("images", 0.0), ix["phases"].get("documents", 0.0)
+    rows = [
+        ("import torch + open_clip", f"{load['imports_s']:.2f} s"),
+        ("CLIP model load (cold)", f"{load['clip_s']:.2f} s"),
+        ("MiniLM document model load (cold)", f"{load['text_s']:.2f} s"),
+        ("first full index, wall (models loaded)", f"{ix['wall_s']:.1f} s"),
+        ("  scan", f"{ix['phases'].get('scanning', 0.0):.2f} s"),
+        ("  documents (read + chunk + embed + commit)",
+         f"{doc_s:.2f} s → {docs / doc_s if doc_s else 0:.1f} documents/s"),
+        ("  images (read + decode + embed + commit)",
+         f"{img_s:.1f} s → {images / img_s if img_s else 0:.1f} images/s"),
+        ("  time inside CLIP embed_images", f"{ix['encoder_s']:.1f} s "
+         f"({100 * ix['encoder_s'] / img_s if img_s else 0:.0f}% of the image phase)"),
+        ("  overall", f"{(images + docs) / ix['wall_s']:.1f} files/s; {ix['failed']} failed"),
+        ("re-scan, unchanged library (median of "
+         f"{rescan['repeats']})", f"{rescan['median_s'] * 1000:.0f} ms"),
+        ("peak RSS after model load / index / all", f"{results['rss_mb']['after_load']:.0f} / "
+         f"{results['rss_mb']['after_index']:.0f} / {results['rss_mb']['end']:.0f} MB"),
+    ]
+    out += [markdown_table(("measure", "value"), rows), ""]
+    qrows = [
+        (name, f"{v['first_ms']:.1f}", f"{v['p50_ms']:.1f}", f"{v['p95_ms']:.1f}", str(v["n"]))
+        for name, v in q.items()
+    ]
+    out += [markdown_table(("query (k=20)", "first ms", "p50 ms", "p95 ms", "n"), qrows), ""]
+    srows = [
+        ("read + decode_image (as the indexer, full size)", f"{st['decode_ms']:.1f}"),
+        ("decode_image(draft_size=224) (not used by the indexer)",
+         f"{st['decode_draft224_ms']:.1f}"),
+        ("CLIP preprocess (on the model thread)", f"{st['preprocess_ms']:.1f}"),
+        ("model forward", f"{st['forward_ms']:.1f}"),
+        (f"embed_images, batch {st['batch']} (preprocess + forward)",
+         f"{st['embed_images_ms']:.1f}"),
+    ]
+    out.append(markdown_table(
+        (f"image path per image, {st['sample']} images of {st['mean_megapixels']:.1f} MP",
+         "ms"), srows))
+    return "\n".join(out)
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Benchmark indexing and search through Snapfind's Engine.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--images", type=int, default=1000, help="synthetic photos to generate")
+    parser.add_argument("--documents", type=int, default=40, help="synthetic notes to generate")
+    parser.add_argument("--size", type=parse_size, default=None, metavar="WxH",
+                        help="fix the photo size (default: mixed, 640x480 to 1600x1200)")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="index this real folder instead (read only: nothing is written there)")
+    parser.add_argument("--model", default=TINY,
+                        help=f"'{TINY}', '{VIT_RANDOM}', or a preset name with cached weights")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep data, weights and the library here (default: a temp folder, "
+                        "deleted afterwards); generated data is reused on the next run")
+    parser.add_argument("--queries", type=int, default=30, help="timed calls per query kind")
+    parser.add_argument("--rescans", type=int, default=3, help="re-scans of the unchanged library")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the generated data")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    return parser
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    # 1. Data (in child processes, before torch is imported; not part of any measure).
+    size_label = f"{args.size[0]}x{args.size[1]}" if args.size else "mixed 640x480..1600x1200"
+    if args.folder:
+        library = args.folder.expanduser().resolve()
+        if not library.is_dir():
+            raise SystemExit(f"--folder {library}: not a folder")
+        source, size_label = f"real folder {library}", "as found"
+    else:
+        tag = f"{args.size[0]}x{args.size[1]}" if args.size else "mixed"
+        library = workdir / f"library-{args.images}-{tag}-seed{args.seed}"
+        gen_s, _ = timed(lambda: (
+            generate_images(library / "Photos", args.images, args.size, args.seed),
+            generate_documents(library / "Notes", args.documents, args.seed),
+        ))
+        source = f"generated in {gen_s:.1f} s (seed {args.seed})"
+        print(f"data: {library} ({source})", flush=True)
+    queries_dir = workdir / "queries"
+    query_size = args.size or (1600, 1200)
+    query_images = [queries_dir / f"query-{i}.jpg" for i in range(8)]
+    for i, path in enumerate(query_images):
+        if not path.exists():
+            _photo((str(path), 10_000_000 + i, query_size, True))
+
+    # 2. Imports and models, cold.
+    imports_s, _ = timed(lambda: (__import__("torch"), __import__("open_clip")))
+    machine = machine_info()
+    home = workdir / "home"  # a fresh library every run
+    shutil.rmtree(home, ignore_errors=True)
+    print(f"model: preparing {args.model}", flush=True)
+    choice = prepare_model(args.model, workdir / "models", home)
+    timer: list[TimedEncoder] = []
+
+    def clip_loader() -> TimedEncoder:
+        timer.append(TimedEncoder(choice.loader()))
+        return timer[0]
+
+    engine = Engine(home, clip_loader=clip_loader)
+    try:
+        clip_s, _ = timed(engine.clip)
+        text_s, _ = timed(engine.text_model)
+        rss_load = peak_rss_mb()
+        encoder = timer[0]
+
+        # 3. First full index, then re-scans of the unchanged library.
+        engine.add_root(library)
+        print("index: first full run", flush=True)
+        first = run_index(engine)
+        rss_index = peak_rss_mb()
+        rescans = [run_index(engine) for _ in range(args.rescans)]
+        files = indexed_files(engine)
+        images = [r for r in files if r.kind == IMAGE]
+        documents = [r for r in files if r.kind == DOCUMENT]
+        print(f"index: {first.wall_s:.1f} s, {first.message}", flush=True)
+
+        if not images:
+            raise SystemExit(f"no image was indexed in {library}; nothing to measure")
+
+        # 4. Image path, stage by stage, on a sample.
+        rng = random.Random(args.seed)
+        sample = rng.sample(images, min(32, len(images)))
+        stages = stage_breakdown(encoder.inner, sample)
+
+        # 5. Query latencies, end to end through the Engine.
+        print("queries", flush=True)
+        n = args.queries
+        picks = [r.id for r in rng.sample(images, min(n + 1, len(images)))]
+        queries: dict[str, dict[str, Any]] = {
+            "text (images + documents)": query_latencies(engine.search, cycle(QUERIES), n),
+            "text → images only": query_latencies(
+                lambda t: engine.search(t, kinds=(IMAGE,)), cycle(QUERIES[::-1]), n),
+            "text → documents only": query_latencies(
+                lambda t: engine.search(t, kinds=(DOCUMENT,)), cycle(QUERIES[1::2]), n),
+            f"image ({query_size[0]}x{query_size[1]} JPEG)": query_latencies(
+                engine.search_image, cycle(query_images), n),
+            "similar (indexed image)": query_latencies(engine.similar, cycle(picks), n),
+        }
+        if documents:
+            queries["similar (indexed document)"] = query_latencies(
+                engine.similar, cycle([r.id for r in documents]), n)
+    finally:
+        engine.close()
+
+    sizes = {(r.width, r.height) for r in images}
+    return {
+        "machine": machine,
+        "config": {
+            "model": args.model,
+            "model_label": choice.label,
+            "model_note": choice.note,
+            "model_prepare_s": choice.prepare_s,
+            "images": len(images),
+            "documents": len(documents),
+            "image_mb": sum(r.size for r in images) / 1e6,
+            "document_kb": sum(r.size for r in documents) / 1e3,
+            "image_sizes": size_label if sizes else "none",
+            "distinct_image_sizes": len(sizes),
+            "source": source,
+            "argv": sys.argv[1:],
+        },
+        "model_load": {"imports_s": imports_s, "clip_s": clip_s, "text_s": text_s},
+        "index": {
+            "wall_s": first.wall_s,
+            "phases": first.phases,
+            "counts": first.counts,
+            "failed": first.failed,
+            "encoder_s": encoder.image_s,
+            "encoder_calls": encoder.image_calls,
+            "images_per_s": len(images) / first.phases["images"] if "images" in first.phases
+            else None,
+            "documents_per_s": len(documents) / first.phases["documents"]
+            if "documents" in first.phases else None,
+            "message": first.message,
+        },
+        "rescan": {
+            "repeats": len(rescans),
+            "median_s": statistics.median(r.wall_s for r in rescans) if rescans else 0.0,
+            "all_s": [r.wall_s for r in rescans],
+        },
+        "stages": stages,
+        "queries": queries,
+        "rss_mb": {"after_load": rss_load, "after_index": rss_index, "end": peak_rss_mb()},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.workdir:
+        workdir = args.workdir.expanduser().resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="snapfind-bench-"))
+    try:
+        results = run(args, workdir)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print(report(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str), "utf-8")
+    print(f"\nJSON: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The command line, end to end, through real subprocesses."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from imagegen import save_scene
+from tiny_model import ARCH
+
+
+def cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--home", str(home), *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory, tiny_model_files: tuple[Path, Path]
+            ) -> tuple[Path, Path]:
+    """A library built through the CLI: import the tiny model, add a folder, index it."""
+    base = tmp_path_factory.mktemp("cli")
+    home, photos = base / "home", base / "photos"
+    for i in range(8):
+        save_scene(photos / f"img{i}.jpg", seed=i)
+    (photos / "trip.md").write_text("Notes from our sailing trip along the coast.\n", "utf-8")
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    config, weights = tiny_model_files
+    cli(home, "models", "import", "--arch", ARCH, "--config", str(config), str(weights))
+    added = cli(home, "add", str(photos))
+    assert "Added" in added.stdout
+    run = cli(home, "index")
+    assert "1 file(s) could not be indexed" in run.stderr
+    return home, photos
+
+
+def test_search_json_is_stable(indexed: tuple[Path, Path]) -> None:
+    home, photos = indexed
+    out = json.loads(cli(home, "search", "boats on the sea", "-k", "3", "--json").stdout)
+    assert len(out["results"]) == 3
+    hit = out["results"][0]
+    assert set(hit) >= {"file_id", "path", "kind", "score", "relevance", "rank", "width",
+                        "height", "taken_at", "camera", "line_start", "line_end", "snippet"}
+    assert [h["rank"] for h in out["results"]] == [1, 2, 3]
+    docs = json.loads(cli(home, "search", "sailing", "--type", "document", "--json").stdout)
+    assert Path(docs["results"][0]["path"]).name == "trip.md"
+
+
+def test_image_search_and_similar(indexed: tuple[Path, Path]) -> None:
+    home, photos = indexed
+    out = cli(home, "search", "--image", str(photos / "img2.jpg"), "-k", "2").stdout
+    assert out.splitlines()[0].endswith("img2.jpg")
+    similar = json.loads(cli(home, "similar", str(photos / "img2.jpg"), "--json").stdout)
+    assert all(Path(h["path"]).name != "img2.jpg" for h in similar["results"])
+    assert len(similar["results"]) == 7
+
+
+def test_status_and_errors(indexed: tuple[Path, Path]) -> None:
+    home, _ = indexed
+    status = json.loads(cli(home, "status", "--json").stdout)
+    assert status["counts"]["image"] == {"indexed": 8, "failed": 1}
+    assert status["counts"]["document"] == {"indexed": 1}
+    assert status["roots"][0]["online"] is True
+    errors = json.loads(cli(home, "errors", "--json").stdout)["errors"]
+    assert [Path(e["path"]).name for e in errors] == ["broken.jpg"]
+    assert "truncated" in errors[0]["error"] or "damaged" in errors[0]["error"]
+    assert "Model:" in cli(home, "status").stdout
+
+
+def test_models_list(indexed: tuple[Path, Path]) -> None:
+    home, _ = indexed
+    listed = json.loads(cli(home, "models", "list", "--json").stdout)["models"]
+    names = {m["name"] for m in listed}
+    assert {"ViT-B-32", "ViT-B-32-256", "MobileCLIP2-S0", "ViT-B-16",
+            "xlm-roberta-base-ViT-B-32"} <= names
+    assert [m for m in listed if m["active"]][0]["arch"] == ARCH
+
+
+def test_user_errors_exit_1_with_one_line(indexed: tuple[Path, Path], tmp_path: Path) -> None:
+    home, _ = indexed
+    result = cli(home, "add", str(tmp_path / "missing"), check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "is not a folder" in result.stderr
+    result = cli(home, "similar", str(tmp_path / "nope.jpg"), check=False)
+    assert result.returncode == 1 and "not in the library" in result.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert cli(tmp_path, "frobnicate", check=False).returncode == 2
+    assert cli(tmp_path, "search", check=False).returncode == 2
+
+
+def test_missing_model_offline_tells_what_to_do(tmp_path: Path) -> None:
+    home, photos = tmp_path / "home", tmp_path / "photos"
+    save_scene(photos / "a.jpg", seed=1)
+    cli(home, "add", str(photos))
+    env_cache = {"HF_HUB_CACHE": str(tmp_path / "empty-cache")}
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--home", str(home), "index"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore", **env_cache},
+    )
+    assert result.returncode == 1
+    assert "snapfind-cli models download" in result.stderr
+    assert "Traceback" not in result.stderr
