@@ -10,12 +10,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tiny_model import ARCH, write_tiny_model  # noqa: E402
+from tiny_model import ARCH, write_tiny_model
 
-from desktop_app.core.encoders.clip import OpenClipEncoder  # noqa: E402
-from desktop_app.core.encoders.text import SentenceTransformerEncoder  # noqa: E402
-from desktop_app.core.engine import Engine  # noqa: E402
-from desktop_app.core.models import ClipSpec  # noqa: E402
+from desktop_app.core.encoders.clip import OpenClipEncoder
+from desktop_app.core.encoders.text import SentenceTransformerEncoder
+from desktop_app.core.engine import Engine
+from desktop_app.core.models import ClipSpec
 
 
 @pytest.fixture(scope="session")
@@ -27,8 +27,13 @@ def tiny_model_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
 @pytest.fixture(scope="session")
 def tiny_clip(tiny_model_files: tuple[Path, Path]) -> OpenClipEncoder:
     _, weights = tiny_model_files
-    spec = ClipSpec(model_id=f"open_clip:{ARCH}/test", arch=ARCH, weights=weights,
-                    preprocess={}, label="tiny test model")
+    spec = ClipSpec(
+        model_id=f"open_clip:{ARCH}/test",
+        arch=ARCH,
+        weights=weights,
+        preprocess={},
+        label="tiny test model",
+    )
     return OpenClipEncoder(spec)
 
 
@@ -46,14 +51,16 @@ EngineFactory = Callable[..., Engine]
 
 
 @pytest.fixture
-def make_engine(home: Path, tiny_clip: OpenClipEncoder, minilm: SentenceTransformerEncoder
-                ) -> Iterator[EngineFactory]:
+def make_engine(
+    home: Path, tiny_clip: OpenClipEncoder, minilm: SentenceTransformerEncoder
+) -> Iterator[EngineFactory]:
     """Engines on ``home`` with the test models; all closed after the test."""
     opened: list[Engine] = []
 
     def factory(*, writer: bool = True, clip: object = None) -> Engine:
-        engine = Engine(home, writer=writer, clip_loader=lambda: clip or tiny_clip,
-                        text_loader=lambda: minilm)
+        engine = Engine(
+            home, writer=writer, clip_loader=lambda: clip or tiny_clip, text_loader=lambda: minilm
+        )
         opened.append(engine)
         return engine
 

@@ -15,7 +15,10 @@ def scene(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     image = Image.linear_gradient("L").resize((w, h))
     image = Image.merge(
         "RGB",
-        [image.point(lambda v, a=a, b=b: a + (b - a) * v // 255) for a, b in zip(top, bottom)],
+        [
+            image.point(lambda v, a=a, b=b: a + (b - a) * v // 255)
+            for a, b in zip(top, bottom, strict=True)
+        ],
     )
     draw = ImageDraw.Draw(image)
     for _ in range(rng.randint(6, 14)):
@@ -33,8 +36,9 @@ def scene(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     return image.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 1.5)))
 
 
-def save_scene(path: Path, seed: int, size: tuple[int, int] = (320, 240), **save_args: object
-               ) -> Path:
+def save_scene(
+    path: Path, seed: int, size: tuple[int, int] = (320, 240), **save_args: object
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     scene(seed, size).save(path, **save_args)
     return path

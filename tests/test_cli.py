@@ -15,7 +15,10 @@ def cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
     result = subprocess.run(
         [sys.executable, "-m", "desktop_app", "--home", str(home), *args],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}: {result.stderr}")
@@ -23,8 +26,9 @@ def cli(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory, tiny_model_files: tuple[Path, Path]
-            ) -> tuple[Path, Path]:
+def indexed(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_files: tuple[Path, Path]
+) -> tuple[Path, Path]:
     """A library built through the CLI: import the tiny model, add a folder, index it."""
     base = tmp_path_factory.mktemp("cli")
     home, photos = base / "home", base / "photos"
@@ -42,12 +46,25 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, tiny_model_files: tuple[Pa
 
 
 def test_search_json_is_stable(indexed: tuple[Path, Path]) -> None:
-    home, photos = indexed
+    home, _photos = indexed
     out = json.loads(cli(home, "search", "boats on the sea", "-k", "3", "--json").stdout)
     assert len(out["results"]) == 3
     hit = out["results"][0]
-    assert set(hit) >= {"file_id", "path", "kind", "score", "relevance", "rank", "width",
-                        "height", "taken_at", "camera", "line_start", "line_end", "snippet"}
+    assert set(hit) >= {
+        "file_id",
+        "path",
+        "kind",
+        "score",
+        "relevance",
+        "rank",
+        "width",
+        "height",
+        "taken_at",
+        "camera",
+        "line_start",
+        "line_end",
+        "snippet",
+    }
     assert [h["rank"] for h in out["results"]] == [1, 2, 3]
     docs = json.loads(cli(home, "search", "sailing", "--type", "document", "--json").stdout)
     assert Path(docs["results"][0]["path"]).name == "trip.md"
@@ -78,9 +95,14 @@ def test_models_list(indexed: tuple[Path, Path]) -> None:
     home, _ = indexed
     listed = json.loads(cli(home, "models", "list", "--json").stdout)["models"]
     names = {m["name"] for m in listed}
-    assert {"ViT-B-32", "ViT-B-32-256", "MobileCLIP2-S0", "ViT-B-16",
-            "xlm-roberta-base-ViT-B-32"} <= names
-    assert [m for m in listed if m["active"]][0]["arch"] == ARCH
+    assert {
+        "ViT-B-32",
+        "ViT-B-32-256",
+        "MobileCLIP2-S0",
+        "ViT-B-16",
+        "xlm-roberta-base-ViT-B-32",
+    } <= names
+    assert next(m for m in listed if m["active"])["arch"] == ARCH
 
 
 def test_user_errors_exit_1_with_one_line(indexed: tuple[Path, Path], tmp_path: Path) -> None:
@@ -104,7 +126,9 @@ def test_missing_model_offline_tells_what_to_do(tmp_path: Path) -> None:
     env_cache = {"HF_HUB_CACHE": str(tmp_path / "empty-cache")}
     result = subprocess.run(
         [sys.executable, "-m", "desktop_app", "--home", str(home), "index"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore", **env_cache},
     )
     assert result.returncode == 1

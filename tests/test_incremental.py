@@ -113,7 +113,9 @@ def test_unplugged_root_keeps_its_entries(engine: Engine, tmp_path: Path) -> Non
 
 
 def test_model_change_reembeds_and_keeps_old_set_until_done(
-    make_engine, tiny_clip, tmp_path: Path  # type: ignore[no-untyped-def]
+    make_engine,
+    tiny_clip,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     photos = tmp_path / "photos"
     for i in range(3):

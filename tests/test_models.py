@@ -14,15 +14,18 @@ from tiny_model import ARCH
 from desktop_app.core import models
 from desktop_app.core.decoding import decode_image
 from desktop_app.core.encoders.clip import OpenClipEncoder
-from desktop_app.core.encoders.text import MINILM_SHA256, SentenceTransformerEncoder, \
-    bundled_minilm_dir
+from desktop_app.core.encoders.text import (
+    MINILM_SHA256,
+    SentenceTransformerEncoder,
+    bundled_minilm_dir,
+)
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError, ModelNotAvailableError
 
 
-def test_embeddings_match_open_clip_reference(tiny_clip: OpenClipEncoder,
-                                              tiny_model_files: tuple[Path, Path],
-                                              tmp_path: Path) -> None:
+def test_embeddings_match_open_clip_reference(
+    tiny_clip: OpenClipEncoder, tiny_model_files: tuple[Path, Path], tmp_path: Path
+) -> None:
     """Our pipeline (decode + open_clip's preprocess) equals model.encode_image(preprocess)."""
     _, weights = tiny_model_files
     model, _, preprocess = open_clip.create_model_and_transforms(ARCH, pretrained=str(weights))
@@ -43,12 +46,15 @@ def test_preset_preprocessing_follows_the_pretrained_tag() -> None:
     mobile = models._preset_preprocess("MobileCLIP2-S0", "dfndr2b")
     assert mobile["image_mean"] == (0.0, 0.0, 0.0)
     assert mobile["image_interpolation"] == "bilinear"
-    assert models._preset_preprocess("ViT-B-32", "laion2b_s34b_b79k")["image_interpolation"] \
+    assert (
+        models._preset_preprocess("ViT-B-32", "laion2b_s34b_b79k")["image_interpolation"]
         == "bicubic"
+    )
 
 
-def test_missing_weights_offline_say_what_to_do(home: Path, monkeypatch: pytest.MonkeyPatch
-                                                ) -> None:
+def test_missing_weights_offline_say_what_to_do(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(home / "empty-hf-cache"))
     monkeypatch.setattr(models, "cached_weights", lambda p: None)
     catalog = models.ModelCatalog(home)
@@ -70,8 +76,9 @@ def test_unknown_model_lists_choices(home: Path) -> None:
         models.ModelCatalog(home).spec("no-such-model")
 
 
-def test_import_makes_a_local_file_the_active_model(home: Path, tiny_model_files: tuple[Path, Path],
-                                                   tmp_path: Path) -> None:
+def test_import_makes_a_local_file_the_active_model(
+    home: Path, tiny_model_files: tuple[Path, Path], tmp_path: Path
+) -> None:
     config, weights = tiny_model_files
     with Engine(home) as engine:
         name = engine.import_model(ARCH, weights, config)
@@ -92,7 +99,7 @@ def test_import_rejects_bad_input(home: Path, tmp_path: Path) -> None:
         catalog.import_file("ViT-B-32", tmp_path / "missing.safetensors")
     odd = tmp_path / "weights.txt"
     odd.write_text("x")
-    with pytest.raises(KnownError, match="expected a .safetensors"):
+    with pytest.raises(KnownError, match=r"expected a \.safetensors"):
         catalog.import_file("ViT-B-32", odd)
     fake = tmp_path / "w.safetensors"
     fake.write_text("x")
@@ -126,8 +133,9 @@ def test_pickled_weights_are_never_unpickled(tmp_path: Path) -> None:
 
 def test_minilm_is_verified_and_real(minilm: SentenceTransformerEncoder) -> None:
     assert minilm.dim == 384
-    a, b, c = minilm.embed_texts(["a dog runs on the beach", "a puppy playing in the sand",
-                                  "quarterly tax report"])
+    a, b, c = minilm.embed_texts(
+        ["a dog runs on the beach", "a puppy playing in the sand", "quarterly tax report"]
+    )
     assert float(a @ b) > float(a @ c) + 0.3
 
 

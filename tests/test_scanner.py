@@ -1,5 +1,6 @@
 """The folder walk: what counts as a file to index, and what must never be opened."""
 
+import itertools
 import os
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def test_chunks_overlap_and_cover_every_line() -> None:
     lines = [f"sentence number {i} about something" for i in range(1, 101)]
     chunks = chunk_text("\n".join(lines), 60, lambda s: len(s.split()))
     assert chunks[0].line_start == 1 and chunks[-1].line_end == 100
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert after.line_start <= before.line_end  # overlap
         assert after.line_start > before.line_start  # progress
     assert all(len(c.text.split()) <= 60 for c in chunks)

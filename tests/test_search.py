@@ -33,8 +33,9 @@ def library(engine: Engine, tmp_path: Path) -> Path:
     return root
 
 
-def test_image_query_finds_duplicate_then_resized_copy(engine: Engine, library: Path,
-                                                       tmp_path: Path) -> None:
+def test_image_query_finds_duplicate_then_resized_copy(
+    engine: Engine, library: Path, tmp_path: Path
+) -> None:
     outside = save_scene(tmp_path / "query.jpg", seed=3, size=(400, 300))
     names = [Path(h.path).name for h in engine.search_image(outside, k=3)]
     assert names[:2] == ["img03.jpg", "img03-small.png"]
@@ -43,8 +44,9 @@ def test_image_query_finds_duplicate_then_resized_copy(engine: Engine, library: 
     assert from_bytes[0].score == pytest.approx(1.0, abs=1e-3)
 
 
-def test_more_like_this_uses_stored_vector_and_excludes_itself(engine: Engine, library: Path
-                                                               ) -> None:
+def test_more_like_this_uses_stored_vector_and_excludes_itself(
+    engine: Engine, library: Path
+) -> None:
     hits = engine.similar(library / "photos" / "img03.jpg", k=3)
     assert Path(hits[0].path).name == "img03-small.png"
     assert all(Path(h.path).name != "img03.jpg" for h in hits)
@@ -59,8 +61,9 @@ def test_more_like_this_uses_stored_vector_and_excludes_itself(engine: Engine, l
         ("growing vegetables and flowers", "garden.txt"),
     ],
 )
-def test_text_finds_the_right_document_first(engine: Engine, library: Path, query: str,
-                                             expected: str) -> None:
+def test_text_finds_the_right_document_first(
+    engine: Engine, library: Path, query: str, expected: str
+) -> None:
     hits = engine.search(query, k=3, kinds=("document",))
     assert Path(hits[0].path).name == expected
     assert hits[0].snippet and hits[0].line_start == 1
@@ -83,8 +86,7 @@ def test_min_score_and_k(engine: Engine, library: Path) -> None:
     assert engine.search("   ") == []
 
 
-def test_bad_query_image_is_a_known_error(engine: Engine, library: Path, tmp_path: Path
-                                          ) -> None:
+def test_bad_query_image_is_a_known_error(engine: Engine, library: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_text("nope")
     with pytest.raises(KnownError, match="Cannot search by"):
@@ -96,8 +98,9 @@ def test_bad_query_image_is_a_known_error(engine: Engine, library: Path, tmp_pat
 def test_long_document_is_chunked_with_line_ranges(engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "docs"
     root.mkdir()
-    filler = [f"Line {i}: minutes of the committee about the budget and staffing." for i in
-              range(200)]
+    filler = [
+        f"Line {i}: minutes of the committee about the budget and staffing." for i in range(200)
+    ]
     filler[150] = "The cat chased a red laser pointer around the living room sofa."
     (root / "long.md").write_text("\n".join(filler), "utf-8")
     (root / "other.md").write_text("A note about car insurance renewals.", "utf-8")
@@ -122,8 +125,7 @@ def test_search_while_indexing_sees_committed_files(engine: Engine, tmp_path: Pa
     assert len(engine.search_image(root / "00.jpg", k=100)) == 40
 
 
-def test_reader_engine_in_another_process_sees_saved_state(make_engine, tmp_path: Path
-                                                           ) -> None:  # type: ignore[no-untyped-def]
+def test_reader_engine_in_another_process_sees_saved_state(make_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     writer = make_engine()
     root = tmp_path / "photos"
     for i in range(5):
