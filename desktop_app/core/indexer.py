@@ -42,7 +42,7 @@ class _Prepared:
     nbytes: int = 0
     hash: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    image: Image.Image | None = None
+    pixels: Any = None  # the model's prepared input, not the full-size picture
     error: str | None = None
 
 
@@ -65,7 +65,7 @@ def _mtime(path: str) -> float | None:
         return None
 
 
-def _prepare_image(record: FileRecord) -> _Prepared:
+def _prepare_image(record: FileRecord, prepare: Callable[[Image.Image], Any]) -> _Prepared:
     data, error = _read(record)
     if data is None:
         return _Prepared(record, error=error)
@@ -75,7 +75,7 @@ def _prepare_image(record: FileRecord) -> _Prepared:
     except DecodeError as err:
         prepared.error = str(err)
         return prepared
-    prepared.image = image
+    prepared.pixels = prepare(image)
     prepared.meta = {
         "hash": prepared.hash,
         "width": meta.width,
@@ -183,7 +183,7 @@ def _embed_images(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapfind-decode") as pool:
 
         def submit(batch: list[FileRecord]) -> list[Future[_Prepared]]:
-            return [pool.submit(_prepare_image, rec) for rec in batch]
+            return [pool.submit(_prepare_image, rec, encoder.prepare_image) for rec in batch]
 
         ahead = submit(batches[0]) if batches else []
         try:
@@ -214,7 +214,7 @@ def _encode_and_commit(
         else:
             to_encode.append(item)
     if to_encode:
-        vectors = encoder.embed_images([item.image for item in to_encode if item.image])
+        vectors = encoder.embed_prepared([item.pixels for item in to_encode])
         for item, vector in zip(to_encode, vectors, strict=True):
             done.append((item.record, item.meta, [NewVector(vector)]))
     committer.commit(done, failures)

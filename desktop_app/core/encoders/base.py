@@ -1,7 +1,7 @@
 """The protocols every encoder follows, so the engine can be given small models in tests."""
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -24,10 +24,23 @@ class TextEncoder(Protocol):
 
 @runtime_checkable
 class ImageTextEncoder(TextEncoder, Protocol):
-    """A joint image/text space (CLIP): a text query finds pictures."""
+    """A joint image/text space (CLIP): a text query finds pictures.
+
+    Preparing a picture (resize, crop, normalise) is split from running the model so the
+    indexer can prepare in a worker thread and keep only model-sized inputs in memory, never a
+    batch of full-resolution photos.
+    """
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """float32 array (len(images), dim) for upright RGB images, rows L2-normalised."""
+        ...
+
+    def prepare_image(self, image: Image.Image) -> Any:
+        """The model's input for one upright RGB image; thread-safe."""
+        ...
+
+    def embed_prepared(self, prepared: Sequence[Any]) -> np.ndarray:
+        """Like :meth:`embed_images`, for outputs of :meth:`prepare_image`."""
         ...
 
 

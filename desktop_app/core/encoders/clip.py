@@ -55,13 +55,18 @@ class OpenClipEncoder:
     def dim(self) -> int:
         return self._dim
 
-    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        if not images:
+    def prepare_image(self, image: Image.Image) -> torch.Tensor:
+        return self.preprocess(image)
+
+    def embed_prepared(self, prepared: Sequence[torch.Tensor]) -> np.ndarray:
+        if not prepared:
             return np.zeros((0, self._dim), dtype=np.float32)
-        batch = torch.stack([self.preprocess(img) for img in images])
         with self._lock, torch.no_grad():
-            features = self._model.encode_image(batch)
+            features = self._model.encode_image(torch.stack(list(prepared)))
         return normalise(features.float().numpy())
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self.embed_prepared([self.prepare_image(img) for img in images])
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
