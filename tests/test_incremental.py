@@ -5,7 +5,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import run_index
 from imagegen import save_scene
 

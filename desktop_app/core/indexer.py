@@ -131,7 +131,6 @@ def run_index(
             control.checkpoint()
             yield Progress("scanning", done=report.seen, message=f"{report.seen} files found")
         library.drop_labels(report.freed)
-        store = library.store
         if _needs_work(library, DOCUMENT, model_ids(DOCUMENT)):
             yield from _embed_documents(library, documents(), control)
         if _needs_work(library, IMAGE, model_ids(IMAGE)):

@@ -30,7 +30,7 @@ class OpenClipEncoder:
                 spec.arch, pretrained=str(spec.weights), weights_only=True, **spec.preprocess
             )
             tokenizer = open_clip.get_tokenizer(spec.arch)
-        except Exception as err:  # noqa: BLE001 - any failure to load a weights file
+        except Exception as err:
             raise KnownError(
                 f"Could not load the {spec.label} model from {spec.weights}: {err}. "
                 "If the file is damaged, download or import it again."
