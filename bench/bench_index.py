@@ -26,7 +26,6 @@ Results go to stdout as Markdown tables and to a JSON file (``--out``).
 """
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -173,6 +172,33 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@dataclass
+class CpuClock:
+    """System-wide busy CPU time against this process's own, to detect other load."""
+
+    wall: float
+    busy_s: float
+    own_s: float
+
+    @classmethod
+    def now(cls) -> "CpuClock":
+        busy = 0.0
+        try:
+            ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+            busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle/iowait
+        except (OSError, ValueError):
+            pass
+        return cls(time.perf_counter(), busy, sum(os.times()[:4]))
+
+    def other_load(self, later: "CpuClock", cores: int) -> float:
+        """Fraction of the machine that other processes kept busy between two clocks."""
+        elapsed = later.wall - self.wall
+        if not self.busy_s or elapsed <= 0:
+            return 0.0
+        other = (later.busy_s - self.busy_s) - (later.own_s - self.own_s)
+        return max(0.0, other / (elapsed * max(cores, 1)))
+
+
 def latency_summary(samples_s: Sequence[float]) -> dict[str, float]:
     """p50/p95/mean in milliseconds."""
     ms = np.asarray(samples_s, dtype=np.float64) * 1000
@@ -249,8 +275,9 @@ def _photo(task: tuple[str, int, tuple[int, int], bool]) -> int:
         make, model = rng.choice(CAMERAS)
         if make:
             exif[271], exif[272] = make, model  # Make, Model
-        stamp = f"{rng.randint(2012, 2024)}:{rng.randint(1, 12):02d}:{rng.randint(1, 28):02d}"
-        exif.get_ifd(0x8769)[36867] = f"{stamp} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00"
+        day = f"{rng.randint(2012, 2024)}:{rng.randint(1, 12):02d}:{rng.randint(1, 28):02d}"
+        hour = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00"
+        exif.get_ifd(0x8769)[36867] = f"{day} {hour}"  # DateTimeOriginal
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     tmp = path + ".part"
     picture.save(tmp, "JPEG", quality=rng.choice((85, 90, 92)), exif=exif)
@@ -305,8 +332,9 @@ def generate_documents(folder: Path, count: int, seed: int) -> int:
         topic = rng.choice(sorted(TOPICS))
         paragraphs = rng.choice((1, 3, 6, 12, 30))  # 30 paragraphs: several chunks
         path = folder / f"{topic}-{i:03d}.{'md' if i % 3 else 'txt'}"
+        text = _document(rng, topic, paragraphs)  # always drawn, so the sequence is stable
         if not path.exists():
-            path.write_text(_document(rng, topic, paragraphs), "utf-8")
+            path.write_text(text, "utf-8")
         total += path.stat().st_size
     return total
 
@@ -513,6 +541,9 @@ def report(results: dict[str, Any]) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores ({', '.join(m['cpu_flags']) or 'no AVX-512'}), "
         f"{m['memory_gb']} GB; {m['os']}; Python {m['python']}, torch {m['torch']} "
         f"({m['torch_threads']} threads), open_clip {m['open_clip']}; {m['gpu']}",
+        f"Load from other processes: {100 * m['other_load_during_index']:.0f}% of the machine "
+        f"during the first index, {100 * m['other_load_during_run']:.0f}% over the whole run"
+        + (" — WARNING: timings are disturbed" if m["other_load_during_run"] > 0.1 else ""),
         f"Model: {c['model_label']} — {c['model_note']}",
         f"Library: {c['images']} images ({c['image_mb']:.0f} MB, {c['image_sizes']}), "
         f"{c['documents']} documents ({c['document_kb']:.0f} KB); source: {c['source']}",
@@ -595,7 +626,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         source, size_label = f"real folder {library}", "as found"
     else:
         tag = f"{args.size[0]}x{args.size[1]}" if args.size else "mixed"
-        library = workdir / f"library-{args.images}-{tag}-seed{args.seed}"
+        library = workdir / f"library-{args.images}-{args.documents}-{tag}-seed{args.seed}"
         gen_s, _ = timed(lambda: (
             generate_images(library / "Photos", args.images, args.size, args.seed),
             generate_documents(library / "Notes", args.documents, args.seed),
@@ -623,6 +654,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         return timer[0]
 
     engine = Engine(home, clip_loader=clip_loader)
+    clock = CpuClock.now()
     try:
         clip_s, _ = timed(engine.clip)
         text_s, _ = timed(engine.text_model)
@@ -633,7 +665,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         engine.add_root(library)
         print("index: first full run", flush=True)
         first = run_index(engine)
+        encoder_s, encoder_calls = encoder.image_s, encoder.image_calls
         rss_index = peak_rss_mb()
+        index_load = clock.other_load(CpuClock.now(), machine["cores"])
         rescans = [run_index(engine) for _ in range(args.rescans)]
         files = indexed_files(engine)
         images = [r for r in files if r.kind == IMAGE]
@@ -667,6 +701,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 engine.similar, cycle([r.id for r in documents]), n)
     finally:
         engine.close()
+    machine["other_load_during_index"] = index_load
+    machine["other_load_during_run"] = clock.other_load(CpuClock.now(), machine["cores"])
 
     sizes = {(r.width, r.height) for r in images}
     return {
@@ -691,8 +727,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "phases": first.phases,
             "counts": first.counts,
             "failed": first.failed,
-            "encoder_s": encoder.image_s,
-            "encoder_calls": encoder.image_calls,
+            "encoder_s": encoder_s,
+            "encoder_calls": encoder_calls,
             "images_per_s": len(images) / first.phases["images"] if "images" in first.phases
             else None,
             "documents_per_s": len(documents) / first.phases["documents"]

@@ -135,7 +135,7 @@ def _read_exif(image: Image.Image) -> tuple[float | None, str | None]:
         stamp = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
         make = str(exif.get(_MAKE) or "").strip("\x00 ").strip()
         model = str(exif.get(_MODEL) or "").strip("\x00 ").strip()
-    except Exception:
+    except Exception:  # EXIF in the wild is arbitrary, and this metadata is optional
         return None, None
     camera = (
         model

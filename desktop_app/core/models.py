@@ -153,7 +153,7 @@ def download(p: Preset) -> Path:
     for name in names:
         try:
             return Path(hf_hub_download(repo_id=repo, filename=name))
-        except Exception as err:
+        except Exception as err:  # any hub or network failure: try the next file name
             last = err
     raise ModelNotAvailableError(
         f"Could not download the {p.name} model from huggingface.co/{repo} ({last}). "

@@ -30,7 +30,7 @@ class OpenClipEncoder:
                 spec.arch, pretrained=str(spec.weights), weights_only=True, **spec.preprocess
             )
             tokenizer = open_clip.get_tokenizer(spec.arch)
-        except Exception as err:
+        except Exception as err:  # whatever is wrong with the file, say so plainly
             raise KnownError(
                 f"Could not load the {spec.label} model from {spec.weights}: {err}. "
                 "If the file is damaged, download or import it again."
