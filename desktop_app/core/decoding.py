@@ -20,8 +20,13 @@ from desktop_app.core.scanner import sniff
 
 pillow_heif.register_heif_opener()
 
-# Decoding more pixels than this is refused: 20000×20000 would need 1.2 GB as RGB.
+# Decoding more pixels than this is refused: 20000×20000 would need 1.2 GB as RGB. Pillow
+# checks this limit in Image.open, from the header, before any pixel is decoded.
 MAX_PIXELS = 150_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+_TOO_LARGE = (
+    f"image too large to decode safely (more than {MAX_PIXELS // 1_000_000} megapixels)"
+)
 # Text documents above this size are not embedded (logs and dumps rather than notes).
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
@@ -57,27 +62,18 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image: Image.Image = Image.open(io.BytesIO(data))
             width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise DecodeError(
-                    f"image too large to decode safely ({width}×{height}, "
-                    f"{width * height / 1e6:.0f} megapixels; the limit is {MAX_PIXELS / 1e6:.0f})"
-                )
             meta_exif = _read_exif(image)
             if draft_size and image.format == "JPEG":
                 image.draft("RGB", _draft_box(width, height, draft_size))
             image.load()  # GIF/APNG/multi-page TIFF: the first frame
             image = _upright(image)
             rgb = to_rgb(image)
-    except DecodeError:
-        raise
     except UnidentifiedImageError:
         fmt = sniff(data[:16])
         what = f"{fmt} data Pillow cannot read" if fmt else _describe_content(data)
         raise DecodeError(f"not a readable image ({what})") from None
-    except Image.DecompressionBombError as err:
-        raise DecodeError(f"image too large to decode safely ({err})") from None
-    except Image.DecompressionBombWarning as err:
-        raise DecodeError(f"image too large to decode safely ({err})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DecodeError(_TOO_LARGE) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as err:
         raise DecodeError(f"damaged or truncated image ({err})") from None
     taken_at, camera = meta_exif
