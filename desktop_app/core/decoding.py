@@ -24,9 +24,7 @@ pillow_heif.register_heif_opener()
 # checks this limit in Image.open, from the header, before any pixel is decoded.
 MAX_PIXELS = 150_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-_TOO_LARGE = (
-    f"image too large to decode safely (more than {MAX_PIXELS // 1_000_000} megapixels)"
-)
+_TOO_LARGE = f"image too large to decode safely (more than {MAX_PIXELS // 1_000_000} megapixels)"
 # Text documents above this size are not embedded (logs and dumps rather than notes).
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 

@@ -26,6 +26,7 @@ from desktop_app.core.search import Hit, merge, rank
 from desktop_app.core.settings import Settings
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root
 from desktop_app.core.thumbnails import thumbnail
+from desktop_app.core.watcher import FolderWatcher
 
 KINDS = (IMAGE, DOCUMENT)
 
@@ -214,6 +215,13 @@ class Engine:
         if modality == DOCUMENT and self._text_loader is SentenceTransformerEncoder:
             return MINILM_ID
         return (self.clip() if modality == IMAGE else self.text_model()).model_id
+
+    def watch(self, on_change: Callable[[], None]) -> FolderWatcher:
+        """Start watching every root; ``on_change`` runs (in a background thread) after changes
+        settle, and the caller then runs :meth:`index`. Stop it with ``.stop()``."""
+        watcher = FolderWatcher([r.path for r in self.roots()], on_change, ignore=[str(self.home)])
+        watcher.start()
+        return watcher
 
     def retry_failed(self) -> int:
         return self.library.store.retry_failed()
