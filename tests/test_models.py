@@ -147,3 +147,36 @@ def test_tampered_minilm_is_refused(tmp_path: Path) -> None:
         handle.write(b"\x01")
     with pytest.raises(KnownError, match="SHA-256"):
         SentenceTransformerEncoder(copy, expected_sha256=MINILM_SHA256)
+
+
+def test_download_reports_progress_and_can_be_cancelled(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The GUI's progress callback receives huggingface_hub's byte counts and may cancel."""
+    import huggingface_hub
+
+    from desktop_app.core.errors import CancelledError
+
+    def fake_download(repo_id: str, filename: str, tqdm_class: type, **_: object) -> str:
+        bar = tqdm_class(total=1000)
+        for _step in range(4):
+            bar.update(250)
+        bar.close()
+        target = tmp_path / filename
+        target.write_bytes(b"weights")
+        return str(target)
+
+    monkeypatch.setattr(models, "cached_weights", lambda p: None)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    seen: list[tuple[int, int | None]] = []
+    path = models.download(
+        models.preset("ViT-B-32"), lambda done, total: seen.append((done, total))
+    )
+    assert path.read_bytes() == b"weights"
+    assert seen == [(250, 1000), (500, 1000), (750, 1000), (1000, 1000)]
+
+    def cancel(done: int, total: int | None) -> None:
+        raise CancelledError
+
+    with pytest.raises(CancelledError):
+        models.download(models.preset("ViT-B-32"), cancel)

@@ -153,8 +153,21 @@ class Engine:
             )
         return out
 
-    def download_model(self, name: str | None = None) -> Path:
-        return models.download(models.preset(name or self.settings.clip_model))
+    def download_model(
+        self, name: str | None = None, on_progress: models.DownloadProgress | None = None
+    ) -> Path:
+        """Download a preset (default: the chosen one); see :func:`models.download`."""
+        return models.download(models.preset(name or self.settings.clip_model), on_progress)
+
+    def clip_available(self) -> bool:
+        """Whether the chosen CLIP model can load without a download."""
+        if self._clip is not None or self._clip_loader != self._load_clip:
+            return True
+        try:
+            self.catalog.spec(self.settings.clip_model)
+        except KnownError:
+            return False
+        return True
 
     def import_model(self, arch: str, weights: Path, config: Path | None = None) -> str:
         """Copy a local weights file in and make it the active model."""

@@ -10,11 +10,12 @@ Nothing here ever unpickles arbitrary objects: safetensors, or ``torch.load(weig
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop_app.core.errors import KnownError, ModelNotAvailableError
+from desktop_app.core.errors import CancelledError, KnownError, ModelNotAvailableError
 
 _HF_DEFAULT_FILE = "open_clip_pytorch_model.bin"
 _HF_SAFE_FILE = "open_clip_model.safetensors"
@@ -141,18 +142,46 @@ def cached_weights(p: Preset) -> Path | None:
     return None
 
 
-def download(p: Preset) -> Path:
-    """Fetch a preset's weights into the HF cache (huggingface_hub shows its own progress bar)."""
+# Called with (bytes done, bytes in all or None); raising CancelledError stops the download.
+DownloadProgress = Callable[[int, int | None], None]
+
+
+def _progress_bar(report: DownloadProgress) -> type:
+    """A tqdm class that forwards huggingface_hub's byte counts to ``report``."""
+    from tqdm.auto import tqdm
+
+    class Forwarding(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True  # no terminal output from the core
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            self.n += n or 0
+            report(int(self.n), int(self.total) if self.total else None)
+            return None
+
+    return Forwarding
+
+
+def download(p: Preset, on_progress: DownloadProgress | None = None) -> Path:
+    """Fetch a preset's weights into the HF cache.
+
+    Without ``on_progress`` huggingface_hub draws its own progress bar (the CLI); with it, the
+    byte counts go to the callback instead (the GUI), which may cancel by raising.
+    """
     from huggingface_hub import hf_hub_download
 
     found = cached_weights(p)
     if found:
         return found
     repo, names = _hf_location(p)
+    bar = _progress_bar(on_progress) if on_progress else None
     last: Exception | None = None
     for name in names:
         try:
-            return Path(hf_hub_download(repo_id=repo, filename=name))
+            return Path(hf_hub_download(repo_id=repo, filename=name, tqdm_class=bar))
+        except CancelledError:
+            raise
         except Exception as err:  # any hub or network failure: try the next file name
             last = err
     raise ModelNotAvailableError(
