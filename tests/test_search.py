@@ -134,3 +134,22 @@ def test_reader_engine_in_another_process_sees_saved_state(make_engine, tmp_path
     run_index(writer)
     reader = make_engine(writer=False)
     assert len(reader.search_image(root / "0.jpg", k=10)) == 5
+
+
+def test_folder_filter_returns_top_k_of_the_subset(engine: Engine, tmp_path: Path) -> None:
+    """A narrow folder filter still fills k results: filtering happens inside the search."""
+    big, small = tmp_path / "big", tmp_path / "small"
+    for i in range(60):
+        save_scene(big / f"b{i:02d}.jpg", seed=i, size=(96, 96))
+    for i in range(4):
+        save_scene(small / f"s{i}.jpg", seed=100 + i, size=(96, 96))
+    engine.add_root(big)
+    engine.add_root(small)
+    run_index(engine)
+    hits = engine.search_image(big / "b00.jpg", k=3, folders=[str(small)])
+    assert len(hits) == 3 and all(Path(h.path).parent == small for h in hits)
+    everything = engine.search_image(big / "b00.jpg", k=100)
+    expected = [h.path for h in everything if Path(h.path).parent == small][:3]
+    assert [h.path for h in hits] == expected
+    docs_only = engine.search("anything", k=5, folders=[str(small)], kinds=("image",))
+    assert {Path(h.path).parent for h in docs_only} == {small}

@@ -8,7 +8,7 @@ meant to run in one worker at a time.
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from desktop_app.core.library import Library
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.search import Hit, merge, rank
 from desktop_app.core.settings import Settings
-from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root
+from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root, VectorSet
 from desktop_app.core.thumbnails import thumbnail
 from desktop_app.core.watcher import FolderWatcher
 
@@ -247,22 +247,31 @@ class Engine:
         k: int = 20,
         *,
         kinds: tuple[str, ...] = KINDS,
+        folders: Sequence[str] | None = None,
         min_score: float | None = None,
     ) -> list[Hit]:
-        """Pictures (CLIP) and documents (MiniLM) for a description, merged by relevance."""
+        """Pictures (CLIP) and documents (MiniLM) for a description, merged by relevance.
+
+        ``folders`` limits the results to those library folders; ``min_score`` is a cosine floor.
+        """
         if not text.strip():
             return []
         lists = []
         if IMAGE in kinds and (vset := self.library.searchable_set(IMAGE)):
             query = self.clip().embed_texts([text])[0]
-            lists.append(self._rank(vset.id, query, k, "text->image", min_score))
+            lists.append(self._rank(vset, query, k, "text->image", folders, min_score))
         if DOCUMENT in kinds and (vset := self.library.searchable_set(DOCUMENT)):
             query = self.text_model().embed_texts([text])[0]
-            lists.append(self._rank(vset.id, query, k, "text->document", min_score))
+            lists.append(self._rank(vset, query, k, "text->document", folders, min_score))
         return merge(lists, k)
 
     def search_image(
-        self, image: str | os.PathLike[str] | bytes, k: int = 20, *, min_score: float | None = None
+        self,
+        image: str | os.PathLike[str] | bytes,
+        k: int = 20,
+        *,
+        folders: Sequence[str] | None = None,
+        min_score: float | None = None,
     ) -> list[Hit]:
         """Pictures like a given one: a file anywhere, or raw bytes (dropped or pasted)."""
         if isinstance(image, bytes):
@@ -282,9 +291,15 @@ class Engine:
         if vset is None:
             return []
         query = self.clip().embed_images([picture])[0]
-        return self._rank(vset.id, query, k, "image->image", min_score)
+        return self._rank(vset, query, k, "image->image", folders, min_score)
 
-    def similar(self, target: int | str | os.PathLike[str], k: int = 20) -> list[Hit]:
+    def similar(
+        self,
+        target: int | str | os.PathLike[str],
+        k: int = 20,
+        *,
+        folders: Sequence[str] | None = None,
+    ) -> list[Hit]:
         """More like an indexed file, from its stored vector (no re-embedding); excludes it."""
         record = self.file(target)
         modality = IMAGE if record.kind == IMAGE else DOCUMENT
@@ -294,28 +309,33 @@ class Engine:
             raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
         query = np.mean(vectors, axis=0)
         comparison = "image->image" if modality == IMAGE else "document->document"
-        return self._rank(vset.id, query, k, comparison, None, exclude_file=record.id)
+        return self._rank(vset, query, k, comparison, folders, None, exclude_file=record.id)
 
     def _rank(
         self,
-        set_id: int,
+        vset: VectorSet,
         query: np.ndarray,
         k: int,
         comparison: str,
+        folders: Sequence[str] | None,
         min_score: float | None,
         exclude_file: int | None = None,
     ) -> list[Hit]:
         reader = self.library.reader()
-        vset = next(s for s in reader.vector_sets() if s.id == set_id)
+        root_ids = None
+        if folders is not None:
+            wanted = {os.path.abspath(f) for f in folders}
+            root_ids = {r.id for r in reader.roots() if r.path in wanted}
         return rank(
             reader,
-            set_id,
+            vset.id,
             self.library.index_for(vset),
             query,
             k,
             comparison,
             min_score=min_score,
             exclude_file=exclude_file,
+            root_ids=root_ids,
         )
 
     # -- files, thumbnails, status -----------------------------------------------------------

@@ -57,8 +57,14 @@ def rank(
     *,
     min_score: float | None = None,
     exclude_file: int | None = None,
+    root_ids: set[int] | None = None,
 ) -> list[Hit]:
-    """The best ``k`` files (one hit per file: a document's best chunk) for ``query``."""
+    """The best ``k`` files (one hit per file: a document's best chunk) for ``query``.
+
+    ``root_ids`` keeps files under those library folders only. The filter applies inside the
+    search: the nearest neighbours are fetched in growing rounds until ``k`` files pass it or
+    the index is exhausted, so a narrow filter still returns the true top ``k`` of its subset.
+    """
     per_file = 1 if comparison.endswith("image") else 4  # documents have several chunks
     wanted = k * per_file + _OVERFETCH
     while True:
@@ -68,10 +74,13 @@ def rank(
         for label, score in found:
             if label not in located or (min_score is not None and score < min_score):
                 continue
-            file_id, start, end = located[label]
+            file_id, root_id, start, end = located[label]
+            if root_ids is not None and root_id not in root_ids:
+                continue
             if file_id != exclude_file and file_id not in best:
                 best[file_id] = (score, start, end)
-        if len(best) >= k or len(found) < wanted:
+        below_floor = min_score is not None and bool(found) and found[-1][1] < min_score
+        if len(best) >= k or len(found) < wanted or below_floor:
             break
         wanted *= 2
     top = sorted(best.items(), key=lambda item: -item[1][0])[:k]

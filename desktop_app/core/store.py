@@ -458,18 +458,18 @@ class Store:
 
     def resolve_labels(
         self, set_id: int, labels: list[int]
-    ) -> dict[int, tuple[int, int | None, int | None]]:
-        """label → (file id, line_start, line_end), for labels that are committed."""
-        out: dict[int, tuple[int, int | None, int | None]] = {}
+    ) -> dict[int, tuple[int, int, int | None, int | None]]:
+        """label → (file id, root id, line_start, line_end), for labels that are committed."""
+        out: dict[int, tuple[int, int, int | None, int | None]] = {}
         for start in range(0, len(labels), 500):
             chunk = labels[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for r in self.db.conn.execute(
-                "SELECT label, file_id, line_start, line_end FROM vectors"
-                f" WHERE set_id = ? AND label IN ({marks})",
+                "SELECT v.label, v.file_id, f.root_id, v.line_start, v.line_end FROM vectors v"
+                f" JOIN files f ON f.id = v.file_id WHERE v.set_id = ? AND v.label IN ({marks})",
                 (set_id, *chunk),
             ):
-                out[r[0]] = (r[1], r[2], r[3])
+                out[r[0]] = (r[1], r[2], r[3], r[4])
         return out
 
     def vector_count(self, set_id: int) -> int:
