@@ -126,6 +126,10 @@ class Engine:
         with self._model_lock:
             self._clip = None
 
+    def save_settings(self) -> None:
+        """Persist ``self.settings`` after a face changed it; the next index run applies it."""
+        self.settings.save(self._settings_path)
+
     def model_choices(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
         for p in models.PRESETS:
@@ -213,6 +217,7 @@ class Engine:
             control or Control(),
             model_ids=self._chosen_model_id,
             exclude=self.settings.exclude,
+            include_hidden=self.settings.include_hidden,
         )
 
     def _chosen_model_id(self, modality: str) -> str | None:

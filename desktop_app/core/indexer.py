@@ -119,6 +119,7 @@ def run_index(
     *,
     model_ids: Callable[[str], str | None] = lambda modality: None,
     exclude: Sequence[str] = (),
+    include_hidden: bool = False,
 ) -> Iterator[Progress]:
     """Scan every root, then embed pending documents and images. See the module docstring.
 
@@ -127,7 +128,7 @@ def run_index(
     """
     try:
         yield Progress("scanning", message="Looking for new and changed files")
-        for report in sync(library.store, library.store.roots(), exclude):
+        for report in sync(library.store, library.store.roots(), exclude, include_hidden):
             control.checkpoint()
             yield Progress("scanning", done=report.seen, message=f"{report.seen} files found")
         library.drop_labels(report.freed)

@@ -41,7 +41,12 @@ def _hash_or_none(path: str) -> str | None:
         return None  # vanished or unreadable: the indexer records the error when it reads it
 
 
-def sync(store: Store, roots: Sequence[Root], exclude: Sequence[str] = ()) -> Iterator[SyncReport]:
+def sync(
+    store: Store,
+    roots: Sequence[Root],
+    exclude: Sequence[str] = (),
+    include_hidden: bool = False,
+) -> Iterator[SyncReport]:
     """Scan ``roots`` and update ``store``; yields the report as it grows, last one complete."""
     report = SyncReport()
     new: list[tuple[Root, Candidate]] = []
@@ -54,7 +59,7 @@ def sync(store: Store, roots: Sequence[Root], exclude: Sequence[str] = ()) -> It
             continue
         known = store.files_under(root.id)
         seen_paths: set[str] = set()
-        for item in walk(root.path, exclude=exclude):
+        for item in walk(root.path, exclude=exclude, include_hidden=include_hidden):
             if isinstance(item, ScanIssue):
                 report.issues.append(item)
                 # Files below an unreadable folder are not "vanished": keep them.

@@ -1,0 +1,52 @@
+"""``snapfind``: start the desktop app. The window appears first; models load on first use."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desktop_app import __version__
+
+RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(RESOURCES / "snapfind.svg"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="snapfind", description="Snapfind desktop app")
+    parser.add_argument("--home", help="data folder (default: $SNAPFIND_HOME or the platform's)")
+    parser.add_argument("--version", action="version", version=f"snapfind {__version__}")
+    args = parser.parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    QApplication.setApplicationName("Snapfind")
+    QApplication.setOrganizationName("Snapfind")
+    QApplication.setApplicationVersion(__version__)
+    icon = app_icon()
+    QApplication.setWindowIcon(icon)
+    settings = QSettings()
+    from desktop_app.core.engine import Engine
+    from desktop_app.core.errors import KnownError
+
+    try:
+        engine = Engine(args.home or settings.value("library/home") or None)
+    except KnownError as err:
+        QMessageBox.critical(None, "Snapfind", str(err))
+        return 1
+    from desktop_app.gui.main_window import MainWindow
+
+    window = MainWindow(engine, icon, settings)
+    window.show()
+    QTimer.singleShot(0, window.start)
+    code = app.exec()
+    engine.close()
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

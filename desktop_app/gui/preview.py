@@ -1,0 +1,161 @@
+"""The preview pane: a larger picture and what the library knows about the selected hit."""
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core.search import Hit
+from desktop_app.gui.tasks import run_async
+
+PREVIEW_SIZE = 1024
+
+
+def open_file(path: str) -> bool:
+    """Open with the system's default application."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def show_in_folder(path: str) -> bool:
+    """Open the folder that holds ``path`` in the file manager."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+
+def _human_size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+class PreviewPane(QWidget):
+    """Shows one hit; empty until something is selected."""
+
+    more_like_this = Signal(object)
+
+    def __init__(
+        self, load: Callable[[int, int], Path | None], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._load = load
+        self._hit: Hit | None = None
+        self._image: QImage | None = None
+        layout = QVBoxLayout(self)
+        self.picture = QLabel("Select a result to see it here")
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setMinimumSize(QSize(200, 160))
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.picture.setWordWrap(True)
+        layout.addWidget(self.picture, 1)
+        form = QFormLayout()
+        self.fields: dict[str, QLabel] = {}
+        for name in ("Name", "Folder", "Match", "Dimensions", "Taken", "Camera", "Size", "Lines"):
+            label = QLabel()
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)
+            self.fields[name] = label
+            form.addRow(name, label)
+        layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open")
+        self.reveal_button = QPushButton("Show in folder")
+        self.copy_button = QPushButton("Copy path")
+        self.similar_button = QPushButton("More like this")
+        for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+        self.open_button.clicked.connect(lambda: self._hit and open_file(self._hit.path))
+        self.reveal_button.clicked.connect(lambda: self._hit and show_in_folder(self._hit.path))
+        self.copy_button.clicked.connect(self.copy_path)
+        self.similar_button.clicked.connect(
+            lambda: self._hit and self.more_like_this.emit(self._hit)
+        )
+        self.show_hit(None)
+
+    def hit(self) -> Hit | None:
+        return self._hit
+
+    def copy_path(self) -> None:
+        if self._hit is not None:
+            QGuiApplication.clipboard().setText(self._hit.path)
+
+    def show_hit(self, hit: Hit | None) -> None:
+        self._hit = hit
+        self._image = None
+        for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
+            button.setEnabled(hit is not None)
+        if hit is None:
+            for label in self.fields.values():
+                label.clear()
+            self.picture.setPixmap(QPixmap())
+            self.picture.setText("Select a result to see it here")
+            return
+        path = Path(hit.path)
+        values = {
+            "Name": path.name,
+            "Folder": str(path.parent),
+            "Match": f"{hit.relevance:.0%} (cosine {hit.score:.3f}, rank {hit.rank})",
+            "Dimensions": f"{hit.width} × {hit.height}" if hit.width else "",
+            "Taken": time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.taken_at))
+            if hit.taken_at
+            else "",
+            "Camera": hit.camera or "",
+            "Size": _human_size(hit.size),
+            "Lines": f"{hit.line_start}–{hit.line_end}" if hit.line_start else "",
+        }
+        for name, value in values.items():
+            self.fields[name].setText(value)
+        self.picture.setPixmap(QPixmap())
+        if hit.kind == "document":
+            self.picture.setText(hit.snippet or "")
+            return
+        self.picture.setText("Loading…")
+        file_id = hit.file_id
+        run_async(
+            lambda: self._decode(file_id),
+            lambda image: self._arrived(file_id, image),
+            lambda msg: self._failed(file_id, msg),
+        )
+
+    def _decode(self, file_id: int) -> QImage | None:
+        path = self._load(file_id, PREVIEW_SIZE)
+        return QImage(str(path)) if path else None
+
+    def _arrived(self, file_id: int, image: QImage | None) -> None:
+        if self._hit is None or self._hit.file_id != file_id:
+            return  # the selection moved on
+        if image is None or image.isNull():
+            self.picture.setText("No preview available")
+            return
+        self._image = image
+        self._fit()
+
+    def _failed(self, file_id: int, message: str) -> None:
+        if self._hit is not None and self._hit.file_id == file_id:
+            self.picture.setText(message)
+
+    def _fit(self) -> None:
+        if self._image is None:
+            return
+        size = self.picture.size()
+        scaled = self._image.scaled(
+            size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        self.picture.setPixmap(QPixmap.fromImage(scaled))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()

@@ -1,0 +1,143 @@
+"""Settings: picture model, data folder, exclusions, hidden files, indexing threads."""
+
+import os
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+IMPORT_CHOICE = "__import__"
+
+
+@dataclass
+class SettingsChoice:
+    model: str
+    import_file: str | None
+    import_arch: str | None
+    data_folder: str
+    exclude: list[str]
+    include_hidden: bool
+    threads: int
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self,
+        models: list[dict[str, object]],
+        current_model: str,
+        data_folder: str,
+        exclude: list[str],
+        include_hidden: bool,
+        threads: int,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.model = QComboBox()
+        for m in models:
+            state = "" if m.get("available") else f" — {m.get('download_mb', '?')} MB download"
+            zero_shot = m.get("imagenet_zero_shot")
+            accuracy = f" ({zero_shot}% ImageNet)" if zero_shot else ""
+            self.model.addItem(f"{m['name']}{accuracy}{state}", m["name"])
+            self.model.setItemData(
+                self.model.count() - 1,
+                m.get("summary") or m.get("file"),
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        self.model.addItem("Import a weights file…", IMPORT_CHOICE)
+        self.model.setCurrentIndex(max(0, self.model.findData(current_model)))
+        self._current_model = current_model
+        self.model_note = QLabel()
+        self.model_note.setWordWrap(True)
+        self.import_arch = QLineEdit("ViT-B-32")
+        self.import_arch.setToolTip("open_clip architecture of the file, e.g. ViT-B-32")
+        self.import_file = ""
+        form.addRow("Picture model", self.model)
+        form.addRow("", self.model_note)
+        form.addRow("Architecture", self.import_arch)
+        folder_row = QHBoxLayout()
+        self.data_folder = QLineEdit(data_folder)
+        browse = QPushButton("Browse…")
+        folder_row.addWidget(self.data_folder, 1)
+        folder_row.addWidget(browse)
+        form.addRow("Data folder", folder_row)
+        self.exclude = QPlainTextEdit("\n".join(exclude))
+        self.exclude.setPlaceholderText("One folder name or pattern per line, e.g. *.tmp or Raw")
+        self.exclude.setFixedHeight(90)
+        form.addRow("Exclude", self.exclude)
+        self.include_hidden = QCheckBox("Include hidden files and folders")
+        self.include_hidden.setChecked(include_hidden)
+        form.addRow("", self.include_hidden)
+        self.threads = QSpinBox()
+        self.threads.setRange(0, os.cpu_count() or 1)
+        self.threads.setSpecialValueText("All cores")
+        self.threads.setValue(threads)
+        form.addRow("Indexing threads", self.threads)
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        layout.addWidget(buttons)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        browse.clicked.connect(self._browse)
+        self.model.currentIndexChanged.connect(self._model_changed)
+        self._model_changed()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_folder.text())
+        if folder:
+            self.data_folder.setText(folder)
+
+    def _model_changed(self) -> None:
+        choice = self.model.currentData()
+        importing = choice == IMPORT_CHOICE
+        self.import_arch.setVisible(importing)
+        if importing:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import model weights", "", "Weights (*.safetensors *.bin *.pt *.pth)"
+            )
+            if not path:
+                self.model.setCurrentIndex(max(0, self.model.findData(self._current_model)))
+                return
+            self.import_file = path
+            self.model_note.setText(f"Will import {path} and re-index your pictures with it.")
+        elif choice != self._current_model:
+            self.model_note.setText(
+                "Changing the model re-indexes every picture in the background; searches keep "
+                "using the current model until that is done."
+            )
+        else:
+            self.model_note.setText("")
+
+    def choice(self) -> SettingsChoice:
+        importing = self.model.currentData() == IMPORT_CHOICE
+        return SettingsChoice(
+            model=self._current_model if importing else str(self.model.currentData()),
+            import_file=self.import_file if importing else None,
+            import_arch=self.import_arch.text().strip() if importing else None,
+            data_folder=self.data_folder.text().strip(),
+            exclude=[
+                line.strip() for line in self.exclude.toPlainText().splitlines() if line.strip()
+            ],
+            include_hidden=self.include_hidden.isChecked(),
+            threads=self.threads.value(),
+        )

@@ -1,0 +1,138 @@
+"""Thumbnails for the results grid: decoded off the UI thread, kept in an in-memory LRU.
+
+Workers only produce QImage (from the core's disk cache, made on demand); the conversion to
+QPixmap happens on the UI thread when the image arrives. Each picture is requested once at a
+fixed size and scaled for display, so zooming never re-decodes. Document hits get a text card
+drawn on the UI thread.
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRect, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication
+
+from desktop_app.core.search import Hit
+from desktop_app.gui.tasks import run_async
+
+THUMBNAIL_SIZE = 256
+MAX_CACHED = 1500  # pixmaps of 256 px: about 300 MB at most, usually far less
+
+
+class ThumbnailCache(QObject):
+    """file id → QPixmap, loaded lazily; ``ready(file_id)`` when one arrives."""
+
+    ready = Signal(int)
+
+    def __init__(
+        self, load: Callable[[int, int], Path | None], parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._load = load
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._in_flight: set[int] = set()
+        self._failed: set[int] = set()
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+
+    def get(self, hit: Hit) -> QPixmap | None:
+        """The thumbnail if it is in memory; otherwise None, and it is requested."""
+        pixmap = self._pixmaps.get(hit.file_id)
+        if pixmap is not None:
+            self._pixmaps.move_to_end(hit.file_id)
+            return pixmap
+        if hit.kind == "document":
+            return self._remember(hit.file_id, document_card(hit))
+        if hit.file_id not in self._in_flight and hit.file_id not in self._failed:
+            self._in_flight.add(hit.file_id)
+            file_id = hit.file_id
+            run_async(
+                lambda: self._decode(file_id),
+                lambda image: self._arrived(file_id, image),
+                lambda _msg: self._arrived(file_id, None),
+                pool=self.pool,
+            )
+        return None
+
+    def _decode(self, file_id: int) -> QImage | None:
+        path = self._load(file_id, THUMBNAIL_SIZE)
+        if path is None:
+            return None
+        image = QImage(str(path))
+        return None if image.isNull() else image
+
+    def _arrived(self, file_id: int, image: QImage | None) -> None:
+        self._in_flight.discard(file_id)
+        if image is None:
+            self._failed.add(file_id)
+        else:
+            self._remember(file_id, QPixmap.fromImage(image))
+        self.ready.emit(file_id)
+
+    def _remember(self, file_id: int, pixmap: QPixmap) -> QPixmap:
+        self._pixmaps[file_id] = pixmap
+        while len(self._pixmaps) > MAX_CACHED:
+            self._pixmaps.popitem(last=False)
+        return pixmap
+
+    def failed(self, file_id: int) -> bool:
+        return file_id in self._failed
+
+    def clear(self) -> None:
+        self._pixmaps.clear()
+        self._failed.clear()
+
+
+def document_card(hit: Hit, size: int = THUMBNAIL_SIZE) -> QPixmap:
+    """A paper-like card with the document's name and the matching snippet."""
+    palette = QApplication.palette()
+    pixmap = QPixmap(QSize(size, size))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(palette.color(QPalette.ColorRole.Base))
+    painter.setPen(palette.color(QPalette.ColorRole.Mid))
+    painter.drawRoundedRect(QRect(4, 4, size - 8, size - 8), 10, 10)
+    title = QFont(painter.font())
+    title.setBold(True)
+    title.setPixelSize(max(10, size // 14))
+    painter.setFont(title)
+    painter.setPen(palette.color(QPalette.ColorRole.Text))
+    margin = size // 14
+    painter.drawText(
+        QRect(margin, margin, size - 2 * margin, size // 7),
+        Qt.TextFlag.TextSingleLine | Qt.AlignmentFlag.AlignLeft,
+        Path(hit.path).name,
+    )
+    body = QFont(painter.font())
+    body.setBold(False)
+    body.setPixelSize(max(9, size // 18))
+    painter.setFont(body)
+    painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+    painter.drawText(
+        QRect(margin, margin + size // 6, size - 2 * margin, size - 3 * margin),
+        Qt.TextFlag.TextWordWrap,
+        hit.snippet or "",
+    )
+    painter.end()
+    return pixmap
+
+
+def placeholder(size: int, failed: bool = False) -> QPixmap:
+    """A neutral tile shown while a thumbnail loads (or when it cannot be made)."""
+    pixmap = QPixmap(QSize(size, size))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    colour = QColor(QApplication.palette().color(QPalette.ColorRole.Mid))
+    colour.setAlpha(70)
+    painter.setBrush(colour)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawRoundedRect(QRect(6, 6, size - 12, size - 12), 10, 10)
+    if failed:
+        painter.setPen(QApplication.palette().color(QPalette.ColorRole.Text))
+        painter.drawText(QRect(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, "No preview")
+    painter.end()
+    return pixmap
