@@ -8,8 +8,10 @@ What it measures, on a library it generates itself (or on a real folder with ``-
 * search latency, p50/p95 after a warm-up: text queries (``Engine.search``), image queries
   (``Engine.search_image`` on a JPEG outside the library) and "more like this"
   (``Engine.similar``);
-* a per-stage breakdown of the image path on a sample (decode, preprocess, model forward);
-* peak resident memory of this process.
+* a per-stage breakdown of the image path on a sample (decode, prepare, model forward);
+* peak and current resident memory of this process;
+* how busy other processes kept the machine meanwhile (torch stalls when they take a core,
+  so a report with a load warning should be rerun).
 
 Models: ``tiny`` (default) is the test suite's tiny random CLIP of the real open_clip
 architecture, written to the work folder and loaded through the app's ``ClipSpec`` /
@@ -27,6 +29,7 @@ Results go to stdout as Markdown tables and to a JSON file (``--out``).
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -52,10 +55,11 @@ for _path in (REPO, TESTS):
         sys.path.insert(0, str(_path))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network mid-benchmark
 
-from imagegen import scene  # noqa: E402  (tests/imagegen.py)
+from imagegen import scene  # type: ignore[import-not-found]  # noqa: E402  (tests/)
 
 from desktop_app.core.decoding import decode_image  # noqa: E402
 from desktop_app.core.engine import Engine  # noqa: E402
+from desktop_app.core.errors import KnownError  # noqa: E402
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord  # noqa: E402
 
 DEFAULT_OUT = REPO / "bench" / "results" / "bench_index.json"
@@ -172,6 +176,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> float:
+    """Resident set size now (0 where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
 @dataclass
 class CpuClock:
     """System-wide busy CPU time against this process's own, to detect other load."""
@@ -211,9 +226,10 @@ def latency_summary(samples_s: Sequence[float]) -> dict[str, float]:
     }
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    """(seconds, result) of one call."""
     start = time.perf_counter()
-    value = fn()
+    value = fn(*args, **kwargs)
     return time.perf_counter() - start, value
 
 
@@ -231,7 +247,7 @@ def machine_info() -> dict[str, Any]:
     import open_clip
     import torch
 
-    cpu, flags = platform.processor() or "unknown", set()
+    cpu, flags = platform.processor() or "unknown", set[str]()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -293,7 +309,8 @@ def photo_size(rng: random.Random, fixed: tuple[int, int] | None) -> tuple[int, 
 
 
 def generate_images(folder: Path, count: int, fixed: tuple[int, int] | None, seed: int) -> int:
-    """``count`` photos in dated album folders; existing files are kept. Returns total bytes."""
+    """``count`` photos in dated album folders; existing files are kept. Returns how many were
+    written."""
     rng = random.Random(seed)
     tasks = []
     for i in range(count):
@@ -301,11 +318,17 @@ def generate_images(folder: Path, count: int, fixed: tuple[int, int] | None, see
         size = photo_size(rng, fixed)
         tasks.append((str(folder / album / f"IMG_{i:05d}.jpg"), seed * 1_000_003 + i, size,
                       rng.random() < 0.7))
+    return make_photos(tasks)
+
+
+def make_photos(tasks: list[tuple[str, int, tuple[int, int], bool]]) -> int:
+    """Write the photos that do not exist yet, in fresh child processes (one per core)."""
     missing = [t for t in tasks if not os.path.exists(t[0])]
     if missing:
-        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            list(pool.map(_photo, missing, chunksize=8))
-    return sum(os.path.getsize(t[0]) for t in tasks)
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process that holds torch
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=spawn) as pool:
+            list(pool.map(_photo, missing, chunksize=4))
+    return len(missing)
 
 
 def _document(rng: random.Random, topic: str, paragraphs: int) -> str:
@@ -324,10 +347,12 @@ def _document(rng: random.Random, topic: str, paragraphs: int) -> str:
 
 
 def generate_documents(folder: Path, count: int, seed: int) -> int:
-    """``count`` Markdown and text notes, from a few lines to several model windows long."""
+    """``count`` Markdown and text notes, from a few lines to several model windows long.
+
+    Existing files are kept; returns how many were written."""
     rng = random.Random(seed + 7)
     folder.mkdir(parents=True, exist_ok=True)
-    total = 0
+    written = 0
     for i in range(count):
         topic = rng.choice(sorted(TOPICS))
         paragraphs = rng.choice((1, 3, 6, 12, 30))  # 30 paragraphs: several chunks
@@ -335,8 +360,8 @@ def generate_documents(folder: Path, count: int, seed: int) -> int:
         text = _document(rng, topic, paragraphs)  # always drawn, so the sequence is stable
         if not path.exists():
             path.write_text(text, "utf-8")
-        total += path.stat().st_size
-    return total
+            written += 1
+    return written
 
 
 # -- models ----------------------------------------------------------------------------------
@@ -373,7 +398,7 @@ def _preset_preprocess(arch: str, tag: str) -> dict[str, Any]:
     return {keys[k]: v for k, v in cfg.items() if k in keys}
 
 
-def prepare_model(name: str, model_dir: Path, home: Path) -> ModelChoice:
+def prepare_model(name: str, model_dir: Path, home: Path, threads: int | None) -> ModelChoice:
     from desktop_app.core import models
     from desktop_app.core.encoders.clip import OpenClipEncoder
     from desktop_app.core.models import ClipSpec
@@ -381,7 +406,7 @@ def prepare_model(name: str, model_dir: Path, home: Path) -> ModelChoice:
     start = time.perf_counter()
     model_dir.mkdir(parents=True, exist_ok=True)
     if name == TINY:
-        from tiny_model import ARCH, write_tiny_model
+        from tiny_model import ARCH, write_tiny_model  # type: ignore[import-not-found]
 
         _, weights = write_tiny_model(model_dir)
         spec = ClipSpec(f"open_clip:{ARCH}/bench", ARCH, weights, {}, "tiny random test model")
@@ -389,8 +414,6 @@ def prepare_model(name: str, model_dir: Path, home: Path) -> ModelChoice:
     elif name == VIT_RANDOM:
         weights = model_dir / "vit-b-32-random-seed0.safetensors"
         if not weights.exists():
-            import multiprocessing
-
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 pool.apply(_write_random_vit, (str(weights),))
         spec = ClipSpec(
@@ -407,39 +430,38 @@ def prepare_model(name: str, model_dir: Path, home: Path) -> ModelChoice:
     else:
         spec = models.ModelCatalog(home).spec(name)  # raises if the weights are not cached
         note = f"preset {name}, cached weights {spec.weights}"
-        return ModelChoice(lambda: OpenClipEncoder(spec), spec.label, note)
-    return ModelChoice(lambda: OpenClipEncoder(spec), spec.label, note,
+        return ModelChoice(lambda: OpenClipEncoder(spec, threads=threads), spec.label, note)
+    return ModelChoice(lambda: OpenClipEncoder(spec, threads=threads), spec.label, note,
                        time.perf_counter() - start)
 
 
 class TimedEncoder:
-    """Wraps the CLIP encoder to count the time the indexer spends inside it."""
+    """Wraps the CLIP encoder to count the time spent running the image model.
+
+    Everything else is passed through, so the wrapper follows the encoder API of the core
+    (``embed_images`` and, where the core has it, ``prepare_image`` + ``embed_prepared``).
+    """
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.image_s = 0.0
         self.image_calls = 0
-        self.images = 0
 
-    @property
-    def model_id(self) -> str:
-        return str(self.inner.model_id)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
-    @property
-    def dim(self) -> int:
-        return int(self.inner.dim)
-
-    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+    def _timed(self, method: str, items: Sequence[Any]) -> np.ndarray:
         start = time.perf_counter()
-        out: np.ndarray = self.inner.embed_images(images)
+        out: np.ndarray = getattr(self.inner, method)(items)
         self.image_s += time.perf_counter() - start
         self.image_calls += 1
-        self.images += len(images)
         return out
 
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        out: np.ndarray = self.inner.embed_texts(texts)
-        return out
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self._timed("embed_images", images)
+
+    def embed_prepared(self, prepared: Sequence[Any]) -> np.ndarray:
+        return self._timed("embed_prepared", prepared)
 
 
 # -- measurements ----------------------------------------------------------------------------
@@ -474,6 +496,12 @@ def run_index(engine: Engine) -> IndexRun:
     return IndexRun(end - start, phases, counts, failed, message)
 
 
+def per_second(run: IndexRun, phase: str) -> float | None:
+    """Files of a phase (embedded, reused or failed) per second of that phase."""
+    seconds = run.phases.get(phase)
+    return run.counts.get(phase, 0) / seconds if seconds else None
+
+
 def indexed_files(engine: Engine) -> list[FileRecord]:
     reader = engine.library.reader()
     found: list[FileRecord] = []
@@ -482,38 +510,50 @@ def indexed_files(engine: Engine) -> list[FileRecord]:
     return sorted(found, key=lambda r: r.id)
 
 
-def stage_breakdown(encoder: Any, sample: list[FileRecord], batch: int = 16) -> dict[str, float]:
-    """Per-image milliseconds of each step of the image path, one after another, on a sample."""
-    datas = [Path(r.path).read_bytes() for r in sample]
-    decode_s, decoded = timed(lambda: [decode_image(d)[0] for d in datas])
-    draft_s, _ = timed(lambda: [decode_image(d, draft_size=224)[0] for d in datas])
-    prep_s, _ = timed(lambda: [encoder.preprocess(img) for img in decoded])
-    encoder.embed_images(decoded[:batch])  # warm-up
-    embed_s = 0.0
-    for i in range(0, len(decoded), batch):
-        seconds, _ = timed(lambda i=i: encoder.embed_images(decoded[i : i + batch]))
-        embed_s += seconds
+def stage_breakdown(encoder: Any, sample: list[FileRecord], batch: int = 16) -> dict[str, Any]:
+    """Per-image milliseconds of each step of the indexer's image path, run one after another.
+
+    As in the indexer, only the model-sized inputs are kept, never a batch of full-size images.
+    """
+    decode_s = draft_s = prep_s = forward_s = 0.0
+    inputs: list[Any] = []
+    for record in sample:
+        data = Path(record.path).read_bytes()
+        seconds, (image, _) = timed(decode_image, data)
+        decode_s += seconds
+        seconds, _ = timed(decode_image, data, draft_size=224)
+        draft_s += seconds
+        seconds, prepared = timed(encoder.prepare_image, image)
+        prep_s += seconds
+        inputs.append(prepared)
+        del image
+    encoder.embed_prepared(inputs[:batch])  # warm-up
+    for i in range(0, len(inputs), batch):
+        seconds, _ = timed(encoder.embed_prepared, inputs[i : i + batch])
+        forward_s += seconds
     n = len(sample)
+    ms = {k: v / n * 1000 for k, v in
+          {"decode": decode_s, "draft": draft_s, "prep": prep_s, "forward": forward_s}.items()}
+    worker_ms = ms["decode"] + ms["prep"]  # the indexer's decode worker does both
     return {
         "sample": n,
         "batch": batch,
-        "mean_megapixels": float(np.mean([r.width * r.height for r in sample]) / 1e6),
-        "decode_ms": decode_s / n * 1000,
-        "decode_draft224_ms": draft_s / n * 1000,
-        "preprocess_ms": prep_s / n * 1000,
-        "embed_images_ms": embed_s / n * 1000,
-        "forward_ms": (embed_s - prep_s) / n * 1000,
+        "mean_megapixels": float(np.mean([(r.width or 0) * (r.height or 0) for r in sample]) / 1e6),
+        "decode_ms": ms["decode"],
+        "decode_draft224_ms": ms["draft"],
+        "preprocess_ms": ms["prep"],
+        "forward_ms": ms["forward"],
+        "worker_ms": worker_ms,
+        "model_thread_ms": ms["forward"],
+        "serial_images_per_s": 1000 / max(worker_ms + ms["forward"], 1e-9),
+        "overlap_images_per_s": 1000 / max(worker_ms, ms["forward"], 1e-9),
     }
 
 
 def query_latencies(run: Callable[[Any], object], args: Iterator[Any], n: int) -> dict[str, Any]:
     """One warm-up call (reported as ``first_ms``), then ``n`` timed calls."""
-    first_s, _ = timed(lambda: run(next(args)))
-    samples = []
-    for _ in range(n):
-        arg = next(args)
-        seconds, _ = timed(lambda arg=arg: run(arg))
-        samples.append(seconds)
+    first_s, _ = timed(run, next(args))
+    samples = [timed(run, next(args))[0] for _ in range(n)]
     return {"first_ms": first_s * 1000, **latency_summary(samples)}
 
 
@@ -525,7 +565,7 @@ def cycle(items: Sequence[Any]) -> Iterator[Any]:
 # -- report ----------------------------------------------------------------------------------
 
 
-def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
     fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
     lines = [fmt.format(*header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
@@ -535,8 +575,8 @@ def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 def report(results: dict[str, Any]) -> str:
     m, c, ix = results["machine"], results["config"], results["index"]
-    load, rescan, q, st = results["model_load"], results["rescan"], results["queries"], results[
-        "stages"]
+    load, rescan = results["model_load"], results["rescan"]
+    q, st = results["queries"], results["stages"]
     out = [
         f"Machine: {m['cpu']}, {m['cores']} cores ({', '.join(m['cpu_flags']) or 'no AVX-512'}), "
         f"{m['memory_gb']} GB; {m['os']}; Python {m['python']}, torch {m['torch']} "
@@ -551,6 +591,7 @@ def report(results: dict[str, Any]) -> str:
     ]
     images, docs = ix["counts"].get("images", 0), ix["counts"].get("documents", 0)
     img_s, doc_s = ix["phases"].get("images", 0.0), ix["phases"].get("documents", 0.0)
+    img_rate, doc_rate = ix["images_per_s"] or 0.0, ix["documents_per_s"] or 0.0
     rows = [
         ("import torch + open_clip", f"{load['imports_s']:.2f} s"),
         ("CLIP model load (cold)", f"{load['clip_s']:.2f} s"),
@@ -558,16 +599,21 @@ def report(results: dict[str, Any]) -> str:
         ("first full index, wall (models loaded)", f"{ix['wall_s']:.1f} s"),
         ("  scan", f"{ix['phases'].get('scanning', 0.0):.2f} s"),
         ("  documents (read + chunk + embed + commit)",
-         f"{doc_s:.2f} s → {docs / doc_s if doc_s else 0:.1f} documents/s"),
+         f"{doc_s:.2f} s → {doc_rate:.1f} documents/s "
+         f"({c['document_chunks']} chunks)"),
         ("  images (read + decode + embed + commit)",
-         f"{img_s:.1f} s → {images / img_s if img_s else 0:.1f} images/s"),
-        ("  time inside CLIP embed_images", f"{ix['encoder_s']:.1f} s "
+         f"{img_s:.1f} s → {img_rate:.1f} images/s"),
+        ("  time inside the CLIP image model", f"{ix['encoder_s']:.1f} s "
          f"({100 * ix['encoder_s'] / img_s if img_s else 0:.0f}% of the image phase)"),
         ("  overall", f"{(images + docs) / ix['wall_s']:.1f} files/s; {ix['failed']} failed"),
         ("re-scan, unchanged library (median of "
          f"{rescan['repeats']})", f"{rescan['median_s'] * 1000:.0f} ms"),
         ("peak RSS after model load / index / all", f"{results['rss_mb']['after_load']:.0f} / "
          f"{results['rss_mb']['after_index']:.0f} / {results['rss_mb']['end']:.0f} MB"),
+        ("current RSS after model load / index / all",
+         f"{results['current_rss_mb']['after_load']:.0f} / "
+         f"{results['current_rss_mb']['after_index']:.0f} / "
+         f"{results['current_rss_mb']['end']:.0f} MB"),
     ]
     out += [markdown_table(("measure", "value"), rows), ""]
     qrows = [
@@ -576,17 +622,21 @@ def report(results: dict[str, Any]) -> str:
     ]
     out += [markdown_table(("query (k=20)", "first ms", "p50 ms", "p95 ms", "n"), qrows), ""]
     srows = [
-        ("read + decode_image (as the indexer, full size)", f"{st['decode_ms']:.1f}"),
-        ("decode_image(draft_size=224) (not used by the indexer)",
-         f"{st['decode_draft224_ms']:.1f}"),
-        ("CLIP preprocess (on the model thread)", f"{st['preprocess_ms']:.1f}"),
-        ("model forward", f"{st['forward_ms']:.1f}"),
-        (f"embed_images, batch {st['batch']} (preprocess + forward)",
-         f"{st['embed_images_ms']:.1f}"),
+        ("decode_image, full size (as the indexer)", f"{st['decode_ms']:.1f}"),
+        ("decode_image(draft_size=224) (for comparison)", f"{st['decode_draft224_ms']:.1f}"),
+        ("CLIP prepare_image (resize, crop, normalise)", f"{st['preprocess_ms']:.1f}"),
+        (f"model forward (embed_prepared, batch {st['batch']})", f"{st['forward_ms']:.1f}"),
+        ("decode worker (decode + prepare)", f"{st['worker_ms']:.1f}"),
+        ("model thread (forward)", f"{st['model_thread_ms']:.1f}"),
     ]
     out.append(markdown_table(
-        (f"image path per image, {st['sample']} images of {st['mean_megapixels']:.1f} MP",
+        (f"image path, ms per image ({st['sample']} images, {st['mean_megapixels']:.1f} MP avg)",
          "ms"), srows))
+    out.append(
+        f"From these: {st['serial_images_per_s']:.1f} images/s one step after another, "
+        f"{st['overlap_images_per_s']:.1f} images/s if decode and model overlapped perfectly "
+        "(optimistic: the forward above had every core to itself)."
+    )
     return "\n".join(out)
 
 
@@ -595,29 +645,50 @@ def report(results: dict[str, Any]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Benchmark indexing and search through Snapfind's Engine.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Benchmark indexing and search through Snapfind's Engine (CPU).",
+        epilog="Results: Markdown tables on stdout and a JSON file (--out).",
     )
-    parser.add_argument("--images", type=int, default=1000, help="synthetic photos to generate")
-    parser.add_argument("--documents", type=int, default=40, help="synthetic notes to generate")
+    parser.add_argument("--images", type=int, default=1000,
+                        help="synthetic photos to generate (default: %(default)s)")
+    parser.add_argument("--documents", type=int, default=40,
+                        help="synthetic notes to generate (default: %(default)s)")
     parser.add_argument("--size", type=parse_size, default=None, metavar="WxH",
                         help="fix the photo size (default: mixed, 640x480 to 1600x1200)")
-    parser.add_argument("--folder", type=Path, default=None,
+    parser.add_argument("--folder", type=Path, default=None, metavar="PATH",
                         help="index this real folder instead (read only: nothing is written there)")
-    parser.add_argument("--model", default=TINY,
-                        help=f"'{TINY}', '{VIT_RANDOM}', or a preset name with cached weights")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="keep data, weights and the library here (default: a temp folder, "
-                        "deleted afterwards); generated data is reused on the next run")
-    parser.add_argument("--queries", type=int, default=30, help="timed calls per query kind")
-    parser.add_argument("--rescans", type=int, default=3, help="re-scans of the unchanged library")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the generated data")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    parser.add_argument("--model", default=TINY, metavar="NAME",
+                        help=f"'{TINY}' (default), '{VIT_RANDOM}', or a preset name whose "
+                        "weights are already cached")
+    parser.add_argument("--workdir", type=Path, default=None, metavar="PATH",
+                        help="keep data, weights and the library here and reuse the generated "
+                        "data next time (default: a temp folder, deleted afterwards)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads, as the 'threads' setting sets them (default: the "
+                        "app's default, all cores)")
+    parser.add_argument("--queries", type=int, default=30,
+                        help="timed calls per kind of query (default: %(default)s)")
+    parser.add_argument("--rescans", type=int, default=3,
+                        help="re-scans of the unchanged library (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for the generated data (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="PATH",
+                        help="JSON results file (default: bench/results/bench_index.json)")
     return parser
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    # 1. Data (in child processes, before torch is imported; not part of any measure).
+    # 1. Cold imports, then the model: a preset that is not cached fails before any data is made.
+    clock = CpuClock.now()
+    imports_s, _ = timed(lambda: (__import__("torch"), __import__("open_clip")))
+    import torch
+
+    machine = machine_info()
+    home = workdir / "home"  # a fresh library every run
+    shutil.rmtree(home, ignore_errors=True)
+    print(f"model: preparing {args.model}", flush=True)
+    choice = prepare_model(args.model, workdir / "models", home, args.threads)
+
+    # 2. Data, made in child processes (not part of any measure), reused from --workdir.
     size_label = f"{args.size[0]}x{args.size[1]}" if args.size else "mixed 640x480..1600x1200"
     if args.folder:
         library = args.folder.expanduser().resolve()
@@ -627,26 +698,20 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     else:
         tag = f"{args.size[0]}x{args.size[1]}" if args.size else "mixed"
         library = workdir / f"library-{args.images}-{args.documents}-{tag}-seed{args.seed}"
-        gen_s, _ = timed(lambda: (
-            generate_images(library / "Photos", args.images, args.size, args.seed),
-            generate_documents(library / "Notes", args.documents, args.seed),
+        gen_s, written = timed(lambda: (
+            generate_images(library / "Photos", args.images, args.size, args.seed)
+            + generate_documents(library / "Notes", args.documents, args.seed)
         ))
-        source = f"generated in {gen_s:.1f} s (seed {args.seed})"
+        source = f"generated with seed {args.seed}, " + (
+            f"{written} files written in {gen_s:.1f} s" if written else "reused from --workdir"
+        )
         print(f"data: {library} ({source})", flush=True)
-    queries_dir = workdir / "queries"
     query_size = args.size or (1600, 1200)
-    query_images = [queries_dir / f"query-{i}.jpg" for i in range(8)]
-    for i, path in enumerate(query_images):
-        if not path.exists():
-            _photo((str(path), 10_000_000 + i, query_size, True))
+    query_tag = f"{query_size[0]}x{query_size[1]}"
+    query_images = [workdir / "queries" / f"query-{query_tag}-{i}.jpg" for i in range(8)]
+    make_photos([(str(p), 10_000_000 + i, query_size, True) for i, p in enumerate(query_images)])
 
-    # 2. Imports and models, cold.
-    imports_s, _ = timed(lambda: (__import__("torch"), __import__("open_clip")))
-    machine = machine_info()
-    home = workdir / "home"  # a fresh library every run
-    shutil.rmtree(home, ignore_errors=True)
-    print(f"model: preparing {args.model}", flush=True)
-    choice = prepare_model(args.model, workdir / "models", home)
+    # 3. Both models loaded cold through the Engine, then the first full index.
     timer: list[TimedEncoder] = []
 
     def clip_loader() -> TimedEncoder:
@@ -654,35 +719,41 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         return timer[0]
 
     engine = Engine(home, clip_loader=clip_loader)
-    clock = CpuClock.now()
     try:
         clip_s, _ = timed(engine.clip)
         text_s, _ = timed(engine.text_model)
+        machine["torch_threads"] = torch.get_num_threads()
         rss_load = peak_rss_mb()
+        rss_now_load = rss_mb()
         encoder = timer[0]
 
-        # 3. First full index, then re-scans of the unchanged library.
+        # 4. First full index, then re-scans of the unchanged library.
         engine.add_root(library)
         print("index: first full run", flush=True)
         first = run_index(engine)
         encoder_s, encoder_calls = encoder.image_s, encoder.image_calls
         rss_index = peak_rss_mb()
+        rss_now_index = rss_mb()
         index_load = clock.other_load(CpuClock.now(), machine["cores"])
         rescans = [run_index(engine) for _ in range(args.rescans)]
         files = indexed_files(engine)
         images = [r for r in files if r.kind == IMAGE]
         documents = [r for r in files if r.kind == DOCUMENT]
+        chunks = sum(
+            int(str(v["vectors"])) for v in engine.status().vector_sets
+            if v["modality"] == DOCUMENT
+        )
         print(f"index: {first.wall_s:.1f} s, {first.message}", flush=True)
 
         if not images:
             raise SystemExit(f"no image was indexed in {library}; nothing to measure")
 
-        # 4. Image path, stage by stage, on a sample.
+        # 5. Image path, stage by stage, on a sample.
         rng = random.Random(args.seed)
         sample = rng.sample(images, min(32, len(images)))
         stages = stage_breakdown(encoder.inner, sample)
 
-        # 5. Query latencies, end to end through the Engine.
+        # 6. Query latencies, end to end through the Engine.
         print("queries", flush=True)
         n = args.queries
         picks = [r.id for r in rng.sample(images, min(n + 1, len(images)))]
@@ -714,6 +785,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "model_prepare_s": choice.prepare_s,
             "images": len(images),
             "documents": len(documents),
+            "document_chunks": chunks,
             "image_mb": sum(r.size for r in images) / 1e6,
             "document_kb": sum(r.size for r in documents) / 1e3,
             "image_sizes": size_label if sizes else "none",
@@ -729,10 +801,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "failed": first.failed,
             "encoder_s": encoder_s,
             "encoder_calls": encoder_calls,
-            "images_per_s": len(images) / first.phases["images"] if "images" in first.phases
-            else None,
-            "documents_per_s": len(documents) / first.phases["documents"]
-            if "documents" in first.phases else None,
+            "images_per_s": per_second(first, "images"),
+            "documents_per_s": per_second(first, "documents"),
             "message": first.message,
         },
         "rescan": {
@@ -743,6 +813,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "stages": stages,
         "queries": queries,
         "rss_mb": {"after_load": rss_load, "after_index": rss_index, "end": peak_rss_mb()},
+        "current_rss_mb": {"after_load": rss_now_load, "after_index": rss_now_index,
+                           "end": rss_mb()},
     }
 
 
@@ -755,6 +827,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = Path(tempfile.mkdtemp(prefix="snapfind-bench-"))
     try:
         results = run(args, workdir)
+    except KnownError as err:  # e.g. a preset whose weights are not on this computer
+        print(f"bench_index: {err}", file=sys.stderr)
+        return 2
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

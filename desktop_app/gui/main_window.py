@@ -7,10 +7,8 @@ answer to a query that is no longer current is dropped), and model downloads.
 
 import os
 import time
-from pathlib import Path
 
 from PySide6.QtCore import (
-    QBuffer,
     QByteArray,
     QEvent,
     QMimeData,
@@ -51,18 +49,19 @@ from desktop_app.core.progress import Progress
 from desktop_app.core.scanner import IMAGE_EXTENSIONS
 from desktop_app.core.search import Hit
 from desktop_app.core.watcher import FolderWatcher, WatchMode
-from desktop_app.gui.downloads import DownloadTask
+from desktop_app.gui.dropping import read_mime
 from desktop_app.gui.library_panel import LibraryPanel
+from desktop_app.gui.model_setup import DOWNLOAD, IMPORT, ModelSetup
 from desktop_app.gui.preview import PreviewPane, open_file, show_in_folder
+from desktop_app.gui.query import Searcher
 from desktop_app.gui.results import HitRole, ResultsModel, ResultsView
 from desktop_app.gui.search_bar import SearchBar
 from desktop_app.gui.settings_dialog import SettingsDialog
-from desktop_app.gui.tasks import GeneratorTask, run_async
+from desktop_app.gui.tasks import GeneratorTask
 from desktop_app.gui.thumbnails import ThumbnailCache
 from desktop_app.gui.welcome import WelcomeView
 from desktop_app.gui.widgets import Banner, IndexingStatus
 
-RESULTS_K = 500
 REFRESH_WHILE_INDEXING_S = 2.0
 
 
@@ -78,11 +77,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.thumbnails = ThumbnailCache(engine.thumbnail, self)
         self.results_model = ResultsModel(self.thumbnails, self)
-        self._query_id = 0
-        self._image_query: str | bytes | None = None
-        self._similar_to: Hit | None = None
+        self.searcher = Searcher(engine, self)
         self._task: GeneratorTask | None = None
-        self._download: DownloadTask | None = None
         self._index_again = False
         self._last_refresh = 0.0
         self._watcher: FolderWatcher | None = None
@@ -133,10 +129,12 @@ class MainWindow(QMainWindow):
         self.library_panel.remove_requested.connect(self.remove_folder)
         self.library_panel.rescan_requested.connect(self.start_index)
         self.welcome.add_requested.connect(self.choose_folder)
-        self.welcome.model_box.download_requested.connect(self.download_model)
-        self.welcome.model_box.cancel_requested.connect(self._cancel_download)
-        self.welcome.model_box.import_requested.connect(self.import_model)
+        self.model_setup = ModelSetup(self.engine, self.welcome.model_box, self)
+        self.model_setup.ready.connect(self.start_index)
+        self.model_setup.message.connect(self._model_message)
         self.banner.action_clicked.connect(self._banner_action)
+        self.searcher.results.connect(self._results)
+        self.searcher.failed.connect(lambda text: self.banner.show_message(text, error=True))
         self.results_view.selectionModel().currentChanged.connect(self._selected)
         self.results_view.activated_hit.connect(lambda hit: open_file(hit.path))
         self.results_view.customContextMenuRequested.connect(self._context_menu)
@@ -184,7 +182,7 @@ class MainWindow(QMainWindow):
         if self.engine.roots():
             self.start_index()
             self._start_watching()
-        self._check_model()
+        self.model_setup.check()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -200,10 +198,10 @@ class MainWindow(QMainWindow):
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
-        for task in (self._task, self._download):
-            if task is not None:
-                task.cancel()
-                task.wait(60_000)
+        self.model_setup.shutdown()
+        if self._task is not None:
+            self._task.cancel()
+            self._task.wait(60_000)
         self.thumbnails.pool.waitForDone(10_000)
 
     def _start_watching(self) -> None:
@@ -291,10 +289,19 @@ class MainWindow(QMainWindow):
             self.refresh_results()  # new files appear as they are committed
 
     def _index_failed(self, message: str) -> None:
-        if "not on this computer" in message:
-            self._check_model()
-        else:
+        if self.model_setup.check():  # a missing model is explained by the model box instead
             self.banner.show_message(message, error=True)
+
+    def _model_message(self, text: str, error: bool, actions: tuple[str, ...]) -> None:
+        self.banner.show_message(text, error=error, actions=actions)
+
+    def _banner_action(self, name: str) -> None:
+        self.banner.hide()
+        if name == DOWNLOAD:
+            self.pages.setCurrentIndex(0)
+            self.model_setup.download()
+        elif name == IMPORT:
+            self.model_setup.choose_file()
 
     def _index_finished(self) -> None:
         self.indexing_status.finish()
@@ -303,85 +310,19 @@ class MainWindow(QMainWindow):
         if self._index_again:
             QTimer.singleShot(0, self.start_index)
 
-    # -- the picture model ---------------------------------------------------------------------
-
-    def _check_model(self) -> None:
-        if self.engine.clip_available():
-            self.welcome.model_box.hide()
-            return
-        choices = {m["name"]: m for m in self.engine.model_choices()}
-        chosen = choices.get(self.engine.settings.clip_model, {})
-        self.welcome.model_box.show_missing(
-            self.engine.settings.clip_model, str(chosen.get("download_mb", "?"))
-        )
-        if self.engine.roots():
-            self.banner.show_message(
-                f"The picture model ({self.engine.settings.clip_model}) is not on this computer, "
-                "so pictures cannot be indexed or searched yet. Documents work already.",
-                actions=("Download model", "Import model file…"),
-            )
-
-    def _banner_action(self, name: str) -> None:
-        if name == "Download model":
-            self.pages.setCurrentIndex(0)
-            self.download_model()
-        elif name == "Import model file…":
-            self.import_model()
-
-    def download_model(self) -> None:
-        self._download = DownloadTask(self.engine, self)
-        self._download.progress.connect(self.welcome.model_box.show_downloading)
-        self._download.failed.connect(self._download_failed)
-        self._download.succeeded.connect(self._downloaded)
-        self._download.start()
-
-    def _cancel_download(self) -> None:
-        if self._download is not None:
-            self._download.cancel()
-
-    def _download_failed(self, message: str) -> None:
-        self._check_model()
-        self.banner.show_message(message, error=True)
-
-    def _downloaded(self) -> None:
-        self.banner.hide()
-        self._check_model()
-        self.refresh_library()
-        self.start_index()
-
-    def import_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import CLIP weights", "", "Weights (*.safetensors *.bin *.pt *.pth)"
-        )
-        if path:
-            self._import_model(path, "ViT-B-32")
-
-    def _import_model(self, path: str, arch: str) -> None:
-        try:
-            name = self.engine.import_model(arch, Path(path))
-        except KnownError as err:
-            self.banner.show_message(str(err), error=True)
-            return
-        self.banner.show_message(f"Imported {name}; re-indexing your pictures with it.")
-        self._check_model()
-        self.start_index()
-
     # -- searching -----------------------------------------------------------------------------
 
-    def _text_query(self, text: str) -> None:
-        self._image_query = None
-        self._similar_to = None
+    def _text_query(self, _text: str) -> None:
+        self.searcher.use_text()
         self.refresh_results()
 
     def _image_removed(self) -> None:
-        self._image_query = None
-        self._similar_to = None
+        self.searcher.use_text()
         self.refresh_results()
 
     def search_by_image(self, source: str | bytes, image: QImage | None = None) -> None:
         """Search for pictures like a file or image bytes (dropped, pasted or chosen)."""
-        self._similar_to = None
-        self._image_query = source
+        self.searcher.use_image(source)
         if image is None:
             image = QImage(source) if isinstance(source, str) else QImage.fromData(source)
         name = os.path.basename(source) if isinstance(source, str) else "Pasted image"
@@ -389,8 +330,7 @@ class MainWindow(QMainWindow):
         self.refresh_results()
 
     def more_like_this(self, hit: Hit) -> None:
-        self._image_query = None
-        self._similar_to = hit
+        self.searcher.use_similar(hit)
         thumb = self.thumbnails.get(hit)
         self.search_bar.show_image(
             thumb.toImage() if thumb else QImage(hit.path), f"Like {os.path.basename(hit.path)}"
@@ -405,32 +345,12 @@ class MainWindow(QMainWindow):
 
     def refresh_results(self) -> None:
         """Run the current query again (new filters, or new files committed)."""
-        self._query_id += 1
-        query_id = self._query_id
-        kinds, folders = self.search_bar.kinds(), self.search_bar.folders()
-        engine = self.engine
-        if self._similar_to is not None:
-            target = self._similar_to.file_id
-            job = lambda: engine.similar(target, RESULTS_K, folders=folders)  # noqa: E731
-        elif self._image_query is not None:
-            source = self._image_query
-            job = lambda: engine.search_image(source, RESULTS_K, folders=folders)  # noqa: E731
-        elif self.search_bar.text():
-            text = self.search_bar.text()
-            job = lambda: engine.search(text, RESULTS_K, kinds=kinds, folders=folders)  # noqa: E731
-        else:
+        bar = self.search_bar
+        if not self.searcher.run(bar.text(), bar.kinds(), bar.folders()):
             self.results_model.set_hits([])
             self._show_empty_state()
-            return
-        run_async(
-            job,
-            lambda hits: self._results(query_id, hits),
-            lambda message: self._search_failed(query_id, message),
-        )
 
-    def _results(self, query_id: int, hits: list[Hit]) -> None:
-        if query_id != self._query_id:
-            return  # a newer query is on its way
+    def _results(self, hits: list[Hit]) -> None:
         selected = self.preview.hit()
         self.results_model.set_hits(hits)
         self._show_empty_state()
@@ -441,16 +361,12 @@ class MainWindow(QMainWindow):
                     return
         self.preview.show_hit(None)
 
-    def _search_failed(self, query_id: int, message: str) -> None:
-        if query_id == self._query_id:
-            self.banner.show_message(message, error=True)
-
     def _show_empty_state(self) -> None:
         if self.results_model.rowCount() > 0:
             self.results_stack.setCurrentIndex(1)
             return
         status_roots = self.library_panel.roots.rowCount()
-        searching = bool(self.search_bar.text() or self._image_query or self._similar_to)
+        searching = self.searcher.has_query(self.search_bar.text())
         if not status_roots:
             text = "Library is empty. Add a folder to start."
         elif searching:
@@ -488,20 +404,14 @@ class MainWindow(QMainWindow):
 
     def handle_mime(self, mime: QMimeData) -> bool:
         """Folders are added to the library; a picture becomes the query."""
-        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-        folders = [p for p in paths if os.path.isdir(p)]
-        for folder in folders:
+        dropped = read_mime(mime)
+        for folder in dropped.folders:
             self.add_folder(folder)
-        pictures = [p for p in paths if os.path.isfile(p)]
-        if pictures:
-            self.search_by_image(pictures[0])
-            return True
-        if mime.hasImage():
-            image = QImage(mime.imageData())
-            if not image.isNull():
-                self.search_by_image(_png_bytes(image), image)
-                return True
-        return bool(folders)
+        if dropped.picture_file:
+            self.search_by_image(dropped.picture_file)
+        elif dropped.picture_bytes:
+            self.search_by_image(dropped.picture_bytes, dropped.picture)
+        return bool(dropped.folders or dropped.picture_file or dropped.picture_bytes)
 
     def paste(self) -> bool:
         """Ctrl+V: a copied picture or image file becomes the query."""
@@ -555,7 +465,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("library/home", choice.data_folder)
             self.banner.show_message(f"Snapfind will use {choice.data_folder} from the next start.")
         if choice.import_file and choice.import_arch:
-            self._import_model(choice.import_file, choice.import_arch)
+            self.model_setup.import_file(choice.import_file, choice.import_arch)
             return
         if choice.model != s.clip_model:
             try:
@@ -567,7 +477,7 @@ class MainWindow(QMainWindow):
                 f"Now using {choice.model}. Pictures are being re-indexed in the background; "
                 "searches use the previous model until that is done."
             )
-            self._check_model()
+            self.model_setup.check()
         self.start_index()
 
     def show_about(self) -> None:
@@ -580,10 +490,3 @@ class MainWindow(QMainWindow):
             "Document model: all-MiniLM-L6-v2<br>"
             f"Data folder: {self.engine.home}</p>",
         )
-
-
-def _png_bytes(image: QImage) -> bytes:
-    buffer = QBuffer()
-    buffer.open(QBuffer.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"PNG")
-    return bytes(buffer.data().data())

@@ -1,0 +1,35 @@
+"""What a drop or a paste carries: folders to add, or a picture to search by."""
+
+import os
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QBuffer, QMimeData
+from PySide6.QtGui import QImage
+
+
+@dataclass
+class Dropped:
+    folders: list[str] = field(default_factory=list)
+    picture_file: str | None = None  # a local image file
+    picture_bytes: bytes | None = None  # image data without a file (a browser image, a paste)
+    picture: QImage | None = None
+
+
+def read_mime(mime: QMimeData) -> Dropped:
+    paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+    dropped = Dropped(folders=[p for p in paths if os.path.isdir(p)])
+    files = [p for p in paths if os.path.isfile(p)]
+    if files:
+        dropped.picture_file = files[0]
+    elif mime.hasImage():
+        image = QImage(mime.imageData())
+        if not image.isNull():
+            dropped.picture, dropped.picture_bytes = image, png_bytes(image)
+    return dropped
+
+
+def png_bytes(image: QImage) -> bytes:
+    buffer = QBuffer()
+    buffer.open(QBuffer.OpenModeFlag.WriteOnly)
+    image.save(buffer, b"PNG")
+    return bytes(buffer.data().data())
