@@ -2,6 +2,8 @@
 
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -40,6 +42,32 @@ def tiny_clip(tiny_model_files: tuple[Path, Path]) -> OpenClipEncoder:
 @pytest.fixture(scope="session")
 def minilm() -> SentenceTransformerEncoder:
     return SentenceTransformerEncoder()
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_threads() -> Iterator[None]:
+    """Fail a test that leaves threads running (workers must be stopped and joined).
+
+    Library singletons (tqdm's monitor) and Qt pool threads that once ran Python (seen as
+    dummy threads, which Python never forgets) are not the app's; the GUI tests check Qt's
+    pools separately.
+    """
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5
+    while True:
+        extra = [
+            t
+            for t in threading.enumerate()
+            if t not in before
+            and t.is_alive()
+            and t.name != "tqdm_monitor"
+            and not isinstance(t, threading._DummyThread)
+        ]
+        if not extra or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not extra, f"threads left running: {[t.name for t in extra]}"
 
 
 @pytest.fixture
