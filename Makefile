@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The CPU machines this project is built on carry these wheels on disk; elsewhere pip fetches them.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench screenshots clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,11 @@ bench: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+SHOTS ?= resources/screenshots
+screenshots: $(VENV)/.installed-dev
+	if command -v xvfb-run >/dev/null; then \
+		QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) tests/screenshots.py $(SHOTS); \
+	else \
+		QT_QPA_PLATFORM=offscreen $(PY) tests/screenshots.py $(SHOTS); \
+	fi

@@ -60,7 +60,7 @@ class PreviewPane(QWidget):
         self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.picture.setWordWrap(True)
         layout.addWidget(self.picture, 1)
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         self.fields: dict[str, QLabel] = {}
         for name in ("Name", "Folder", "Match", "Dimensions", "Taken", "Camera", "Size", "Lines"):
             label = QLabel()
@@ -100,6 +100,7 @@ class PreviewPane(QWidget):
         if hit is None:
             for label in self.fields.values():
                 label.clear()
+                self.form.setRowVisible(label, False)
             self.picture.setPixmap(QPixmap())
             self.picture.setText("Select a result to see it here")
             return
@@ -118,6 +119,7 @@ class PreviewPane(QWidget):
         }
         for name, value in values.items():
             self.fields[name].setText(value)
+            self.form.setRowVisible(self.fields[name], bool(value))
         self.picture.setPixmap(QPixmap())
         if hit.kind == "document":
             self.picture.setText(hit.snippet or "")

@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent, QPixmap, QWheelEvent
+from PySide6.QtGui import QKeyEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from desktop_app.core.search import Hit
@@ -102,12 +102,7 @@ class ResultsModel(QAbstractListModel):
         pixmap = self._thumbnails.get(hit)
         if pixmap is None:
             return placeholder(self._icon_size, self._thumbnails.failed(hit.file_id))
-        scaled = pixmap.scaled(
-            self._icon_size,
-            self._icon_size,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
+        scaled = _centred_square(pixmap, self._icon_size)
         self._scaled[key] = scaled
         return scaled
 
@@ -147,7 +142,7 @@ class ResultsView(QListView):
     def set_zoom(self, size: int) -> None:
         size = max(ZOOM_MIN, min(ZOOM_MAX, size))
         self.setIconSize(QSize(size, size))
-        self.setGridSize(QSize(size + 24, size + 48))
+        self.setGridSize(QSize(size + 28, size + 44))
         model = self.model()
         if isinstance(model, ResultsModel):
             model.set_icon_size(size)
@@ -171,3 +166,16 @@ class ResultsView(QListView):
         hit = index.data(HitRole)
         if hit is not None:
             self.activated_hit.emit(hit)
+
+
+def _centred_square(pixmap: QPixmap, size: int) -> QPixmap:
+    """Scale into a transparent square, so landscape and portrait tiles line up in the grid."""
+    scaled = pixmap.scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+    square = QPixmap(size, size)
+    square.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(square)
+    painter.drawPixmap((size - scaled.width()) // 2, (size - scaled.height()) // 2, scaled)
+    painter.end()
+    return square

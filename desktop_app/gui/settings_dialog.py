@@ -50,7 +50,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         self.model = QComboBox()
         for m in models:
             state = "" if m.get("available") else f" — {m.get('download_mb', '?')} MB download"
@@ -110,7 +110,7 @@ class SettingsDialog(QDialog):
     def _model_changed(self) -> None:
         choice = self.model.currentData()
         importing = choice == IMPORT_CHOICE
-        self.import_arch.setVisible(importing)
+        self.form.setRowVisible(self.import_arch, importing)
         if importing:
             path, _ = QFileDialog.getOpenFileName(
                 self, "Import model weights", "", "Weights (*.safetensors *.bin *.pt *.pth)"

@@ -1,0 +1,119 @@
+"""Screenshots of the app's main states, for the README and for looking at the GUI.
+
+``make screenshots`` runs this under Xvfb when it is installed (real X11 rendering), else with
+Qt's offscreen platform. It builds a small library in a temporary folder (generated photos and
+notes), indexes it with the tests' tiny random CLIP (so the picture ranking is arbitrary; the
+document ranking uses the real MiniLM) and saves one PNG per state into the given folder.
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+sys.path.insert(0, str(Path(__file__).parent))
+from imagegen import save_scene  # noqa: E402
+from tiny_model import ARCH, write_tiny_model  # noqa: E402
+
+NOTES = {
+    "trip-to-the-coast.md": "# Sailing trip\nWe sailed along the coast and saw dolphins at dawn.",
+    "pasta-recipe.md": "# Lasagne\nLayer pasta with tomato sauce and cheese; bake 40 minutes.",
+    "garden-plan.txt": "Plant tomatoes in spring, prune the apple tree, water the roses.",
+}
+
+
+def wait(app: QApplication, condition: object, timeout_s: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app: QApplication, ms: int = 400) -> None:
+    loop_done = []
+    QTimer.singleShot(ms, lambda: loop_done.append(True))
+    wait(app, lambda: loop_done)
+
+
+def shoot(widget: QWidget, folder: Path, name: str) -> None:
+    widget.grab().save(str(folder / f"{name}.png"))
+    print(f"wrote {folder / name}.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("folder", type=Path, help="where to write the PNGs")
+    args = parser.parse_args()
+    args.folder.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    from desktop_app.core.engine import Engine
+    from desktop_app.gui.app import app_icon
+    from desktop_app.gui.main_window import MainWindow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        config, weights = write_tiny_model(base / "model")
+        photos = base / "Pictures"
+        for i in range(120):
+            save_scene(photos / f"{2019 + i % 5}" / f"IMG_{i:04d}.jpg", seed=i,
+                       size=(480, 360) if i % 3 else (300, 420))
+        for name, text in NOTES.items():
+            (photos / "Notes").mkdir(parents=True, exist_ok=True)
+            (photos / "Notes" / name).write_text(text, "utf-8")
+        engine = Engine(base / "home")
+        engine.import_model(ARCH, weights, config)
+        settings = QSettings(str(base / "gui.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(engine, app_icon(), settings)
+        window.resize(1280, 800)
+        window.show()
+        window.start()
+        settle(app)
+        shoot(window, args.folder, "1-welcome")
+
+        window.add_folder(str(photos))
+        wait(app, lambda: window.indexing_status.isVisible()
+             and window.indexing_status.bar.value() > 20)
+        window._pause(True)  # freeze the progress for the picture
+        window.indexing_status.pause_button.setChecked(True)
+        settle(app)
+        shoot(window, args.folder, "2-indexing")
+        window.indexing_status.pause_button.setChecked(False)
+        wait(app, lambda: window._task is not None and window._task.isFinished())
+
+        window.search_bar.set_text("notes from a sailing trip")
+        window.search_bar.submit()
+        wait(app, lambda: window.results_model.rowCount() > 0)
+        settle(app, 1500)
+        shoot(window, args.folder, "3-text-results")
+
+        window.search_by_image(str(photos / "2019" / "IMG_0005.jpg"))
+        wait(app, lambda: window.results_model.rowCount() > 0
+             and window.results_model.hit(0).path.endswith("IMG_0005.jpg"))
+        settle(app, 1500)
+        shoot(window, args.folder, "4-image-query")
+
+        window.results_view.setCurrentIndex(window.results_model.index(1))
+        wait(app, lambda: window.preview._image is not None)
+        settle(app, 600)
+        shoot(window, args.folder, "5-preview")
+
+        from desktop_app.gui.settings_dialog import SettingsDialog
+
+        s = engine.settings
+        dialog = SettingsDialog(engine.model_choices(), s.clip_model, str(engine.home),
+                                ["*.tmp", "Raw"], s.include_hidden, s.threads, window)
+        dialog.show()
+        settle(app)
+        shoot(dialog, args.folder, "6-settings")
+        dialog.close()
+        window.close()
+        engine.close()
+
+
+if __name__ == "__main__":
+    main()
