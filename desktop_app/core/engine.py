@@ -7,6 +7,7 @@ meant to run in one worker at a time.
 """
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -129,6 +130,8 @@ class Engine:
     def save_settings(self) -> None:
         """Persist ``self.settings`` after a face changed it; the next index run applies it."""
         self.settings.save(self._settings_path)
+        if self.settings.threads and "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(self.settings.threads)
 
     def model_choices(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []

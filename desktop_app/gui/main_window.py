@@ -36,13 +36,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSlider,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop_app import __version__
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
 from desktop_app.core.progress import Progress
@@ -54,13 +54,13 @@ from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.model_setup import DOWNLOAD, IMPORT, ModelSetup
 from desktop_app.gui.preview import PreviewPane, open_file, show_in_folder
 from desktop_app.gui.query import Searcher
-from desktop_app.gui.results import HitRole, ResultsModel, ResultsView
+from desktop_app.gui.results import ZOOM_MAX, ZOOM_MIN, HitRole, ResultsModel, ResultsView
 from desktop_app.gui.search_bar import SearchBar
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.tasks import GeneratorTask
 from desktop_app.gui.thumbnails import ThumbnailCache
 from desktop_app.gui.welcome import WelcomeView
-from desktop_app.gui.widgets import Banner, IndexingStatus
+from desktop_app.gui.widgets import Banner, IndexingStatus, show_about
 
 REFRESH_WHILE_INDEXING_S = 2.0
 
@@ -120,6 +120,15 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.indexing_status = IndexingStatus()
         self.statusBar().addPermanentWidget(self.indexing_status)
+        self.zoom_slider = QSlider(Qt.Orientation.Horizontal)
+        self.zoom_slider.setRange(ZOOM_MIN, ZOOM_MAX)
+        self.zoom_slider.setValue(self.results_view.zoom())
+        self.zoom_slider.setMaximumWidth(140)
+        self.zoom_slider.setToolTip("Thumbnail size (Ctrl+wheel on the results works too)")
+        self.zoom_slider.setAccessibleName("Thumbnail size")
+        self.statusBar().addPermanentWidget(self.zoom_slider)
+        self.zoom_slider.valueChanged.connect(self.results_view.set_zoom)
+        self.results_view.zoomed.connect(self.zoom_slider.setValue)
         self._build_menus()
         self.search_bar.text_query.connect(self._text_query)
         self.search_bar.image_removed.connect(self._image_removed)
@@ -481,12 +490,4 @@ class MainWindow(QMainWindow):
         self.start_index()
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Snapfind",
-            f"<h3>Snapfind {__version__}</h3>"
-            "<p>Find your photos and notes by meaning, offline.</p>"
-            f"<p>Picture model: {self.engine.settings.clip_model}<br>"
-            "Document model: all-MiniLM-L6-v2<br>"
-            f"Data folder: {self.engine.home}</p>",
-        )
+        show_about(self, self.engine.settings.clip_model, str(self.engine.home))

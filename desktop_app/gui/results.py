@@ -141,6 +141,8 @@ class ResultsView(QListView):
 
     def set_zoom(self, size: int) -> None:
         size = max(ZOOM_MIN, min(ZOOM_MAX, size))
+        if size == self.iconSize().width() and self.gridSize().isValid():
+            return
         self.setIconSize(QSize(size, size))
         self.setGridSize(QSize(size + 28, size + 44))
         model = self.model()

@@ -5,12 +5,14 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QToolButton,
     QWidget,
 )
 
+from desktop_app import __version__
 from desktop_app.core.progress import Progress
 
 
@@ -121,3 +123,15 @@ class IndexingStatus(QWidget):
     def finish(self) -> None:
         self.pause_button.setChecked(False)
         self.hide()
+
+
+def show_about(parent: QWidget, model: str, home: str) -> None:
+    QMessageBox.about(
+        parent,
+        "About Snapfind",
+        f"<h3>Snapfind {__version__}</h3>"
+        "<p>Find your photos and notes by meaning, offline.</p>"
+        f"<p>Picture model: {model}<br>"
+        "Document model: all-MiniLM-L6-v2<br>"
+        f"Data folder: {home}</p>",
+    )
