@@ -15,8 +15,8 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 sys.path.insert(0, str(Path(__file__).parent))
-from imagegen import save_scene  # noqa: E402
-from tiny_model import ARCH, write_tiny_model  # noqa: E402
+from imagegen import save_scene
+from tiny_model import ARCH, write_tiny_model
 
 NOTES = {
     "trip-to-the-coast.md": "# Sailing trip\nWe sailed along the coast and saw dolphins at dawn.",
