@@ -12,12 +12,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import gc
+
+from gui_support import WAIT_MS, WindowFactory, make_notes, make_photos, settle_pools, wait_indexed
+from PySide6.QtCore import QEvent, QSettings, QThreadPool
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 from tiny_model import ARCH, write_tiny_model
 
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.models import ClipSpec
+from desktop_app.gui.app import app_icon
+from desktop_app.gui.main_window import MainWindow
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +113,72 @@ def engine(make_engine: EngineFactory) -> Engine:
 def run_index(engine: Engine) -> list:
     """Drive an index run to the end and return every progress report."""
     return list(engine.index())
+
+
+# -- the desktop window ------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def qt_pools_idle(qapp: QApplication) -> Iterator[None]:
+    """After each test: no Qt pool thread is still running a job."""
+    yield
+    pool = QThreadPool.globalInstance()
+    deadline = time.monotonic() + 5
+    while pool.activeThreadCount() and time.monotonic() < deadline:
+        pool.waitForDone(100)
+        QApplication.processEvents()
+    assert pool.activeThreadCount() == 0
+
+
+@pytest.fixture
+def gui_settings(tmp_path: Path) -> QSettings:
+    """Window settings (geometry, history, zoom) in the test's own INI file."""
+    return QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot, gui_settings: QSettings) -> Iterator[WindowFactory]:
+    """Open (show and start) windows as the app does; all are closed and drained after the
+    test, before their engines close."""
+    opened: list[MainWindow] = []
+
+    def factory(engine: Engine, settings: QSettings | None = None) -> MainWindow:
+        window = MainWindow(engine, app_icon(), settings or gui_settings)
+        opened.append(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.start()
+        return window
+
+    yield factory
+    for window in opened:
+        window.close()
+        settle_pools(window)
+        task = window._task
+        assert task is None or task.wait(WAIT_MS), "an index run outlived its window"
+        window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    # Collect the test's garbage here, on the UI thread: a Qt object left in a reference cycle
+    # (a failed assertion's traceback holds the test's frame) must not be destroyed by a
+    # collection that happens to run in the next test's indexing thread.
+    gc.collect()
+
+
+@pytest.fixture
+def window(open_window: WindowFactory, engine: Engine) -> MainWindow:
+    """The window on a new, empty library, shown and started."""
+    return open_window(engine)
+
+
+# -- what the window shows ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def library(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> Path:
+    """A folder of 8 photos and 3 notes, added and indexed through the window."""
+    folder = tmp_path / "library"
+    make_photos(folder / "photos", 8, size=(160, 120))
+    make_notes(folder / "notes")
+    window.add_folder(str(folder))
+    wait_indexed(qtbot, window, indexed=11)
+    return folder

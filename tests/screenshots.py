@@ -60,8 +60,11 @@ def main() -> None:
         config, weights = write_tiny_model(base / "model")
         photos = base / "Pictures"
         for i in range(120):
-            save_scene(photos / f"{2019 + i % 5}" / f"IMG_{i:04d}.jpg", seed=i,
-                       size=(480, 360) if i % 3 else (300, 420))
+            save_scene(
+                photos / f"{2019 + i % 5}" / f"IMG_{i:04d}.jpg",
+                seed=i,
+                size=(480, 360) if i % 3 else (300, 420),
+            )
         for name, text in NOTES.items():
             (photos / "Notes").mkdir(parents=True, exist_ok=True)
             (photos / "Notes" / name).write_text(text, "utf-8")
@@ -76,8 +79,10 @@ def main() -> None:
         shoot(window, args.folder, "1-welcome")
 
         window.add_folder(str(photos))
-        wait(app, lambda: window.indexing_status.isVisible()
-             and window.indexing_status.bar.value() > 20)
+        wait(
+            app,
+            lambda: window.indexing_status.isVisible() and window.indexing_status.bar.value() > 20,
+        )
         window._pause(True)  # freeze the progress for the picture
         window.indexing_status.pause_button.setChecked(True)
         settle(app)
@@ -92,8 +97,13 @@ def main() -> None:
         shoot(window, args.folder, "3-text-results")
 
         window.search_by_image(str(photos / "2019" / "IMG_0005.jpg"))
-        wait(app, lambda: window.results_model.rowCount() > 0
-             and window.results_model.hit(0).path.endswith("IMG_0005.jpg"))
+        wait(
+            app,
+            lambda: (
+                window.results_model.rowCount() > 0
+                and window.results_model.hit(0).path.endswith("IMG_0005.jpg")
+            ),
+        )
         settle(app, 1500)
         shoot(window, args.folder, "4-image-query")
 
@@ -105,8 +115,15 @@ def main() -> None:
         from desktop_app.gui.settings_dialog import SettingsDialog
 
         s = engine.settings
-        dialog = SettingsDialog(engine.model_choices(), s.clip_model, str(engine.home),
-                                ["*.tmp", "Raw"], s.include_hidden, s.threads, window)
+        dialog = SettingsDialog(
+            engine.model_choices(),
+            s.clip_model,
+            str(engine.home),
+            ["*.tmp", "Raw"],
+            s.include_hidden,
+            s.threads,
+            window,
+        )
         dialog.show()
         settle(app)
         shoot(dialog, args.folder, "6-settings")

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QSlider,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -54,7 +53,7 @@ from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.model_setup import DOWNLOAD, IMPORT, ModelSetup
 from desktop_app.gui.preview import PreviewPane, open_file, show_in_folder
 from desktop_app.gui.query import Searcher
-from desktop_app.gui.results import ZOOM_MAX, ZOOM_MIN, HitRole, ResultsModel, ResultsView
+from desktop_app.gui.results import HitRole, ResultsModel, ResultsView
 from desktop_app.gui.search_bar import SearchBar
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.tasks import GeneratorTask
@@ -80,6 +79,7 @@ class MainWindow(QMainWindow):
         self.searcher = Searcher(engine, self)
         self._task: GeneratorTask | None = None
         self._index_again = False
+        self._closing = False
         self._last_refresh = 0.0
         self._watcher: FolderWatcher | None = None
         self._build(icon)
@@ -120,15 +120,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.indexing_status = IndexingStatus()
         self.statusBar().addPermanentWidget(self.indexing_status)
-        self.zoom_slider = QSlider(Qt.Orientation.Horizontal)
-        self.zoom_slider.setRange(ZOOM_MIN, ZOOM_MAX)
-        self.zoom_slider.setValue(self.results_view.zoom())
-        self.zoom_slider.setMaximumWidth(140)
-        self.zoom_slider.setToolTip("Thumbnail size (Ctrl+wheel on the results works too)")
-        self.zoom_slider.setAccessibleName("Thumbnail size")
+        self.zoom_slider = self.results_view.zoom_slider()
         self.statusBar().addPermanentWidget(self.zoom_slider)
-        self.zoom_slider.valueChanged.connect(self.results_view.set_zoom)
-        self.results_view.zoomed.connect(self.zoom_slider.setValue)
         self._build_menus()
         self.search_bar.text_query.connect(self._text_query)
         self.search_bar.image_removed.connect(self._image_removed)
@@ -177,8 +170,10 @@ class MainWindow(QMainWindow):
         sizes = self.settings.value("window/splitter")
         if isinstance(sizes, QByteArray):
             self.splitter.restoreState(sizes)
-        history = self.settings.value("search/history", [])
-        self.search_bar.set_history(list(history) if isinstance(history, list) else [])
+        history = self.settings.value("search/history", [], type=list)
+        self.search_bar.set_history(
+            [str(item) for item in history] if isinstance(history, list) else []
+        )
         zoom = self.settings.value("results/zoom")
         if zoom is not None:
             self.results_view.set_zoom(int(zoom))
@@ -204,6 +199,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work cleanly; what was indexed so far is kept."""
+        self._closing = True  # nothing queued (a watcher event, a second pass) starts again
+        self._index_again = False
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -266,6 +263,8 @@ class MainWindow(QMainWindow):
     # -- indexing ------------------------------------------------------------------------------
 
     def start_index(self) -> None:
+        if self._closing:
+            return
         if self._task is not None and self._task.isRunning():
             self._index_again = True  # changes arrived mid-run: one more pass afterwards
             return
@@ -303,6 +302,8 @@ class MainWindow(QMainWindow):
 
     def _model_message(self, text: str, error: bool, actions: tuple[str, ...]) -> None:
         self.banner.show_message(text, error=error, actions=actions)
+        if error:
+            self.refresh_library()  # e.g. a failed download: back to the results view
 
     def _banner_action(self, name: str) -> None:
         self.banner.hide()
@@ -395,6 +396,7 @@ class MainWindow(QMainWindow):
             return
         hit: Hit = index.data(HitRole)
         menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction("More like this", lambda: self.more_like_this(hit))
         menu.addAction("Open", lambda: open_file(hit.path))
         menu.addAction("Show in folder", lambda: show_in_folder(hit.path))

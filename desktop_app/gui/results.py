@@ -16,7 +16,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QKeyEvent, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QListView, QSlider, QWidget
 
 from desktop_app.core.search import Hit
 from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
@@ -149,6 +149,18 @@ class ResultsView(QListView):
         if isinstance(model, ResultsModel):
             model.set_icon_size(size)
         self.zoomed.emit(size)
+
+    def zoom_slider(self) -> QSlider:
+        """A slider kept in step with the zoom (Ctrl+wheel moves it too)."""
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(ZOOM_MIN, ZOOM_MAX)
+        slider.setValue(self.zoom())
+        slider.setMaximumWidth(140)
+        slider.setToolTip("Thumbnail size (Ctrl+wheel on the results works too)")
+        slider.setAccessibleName("Thumbnail size")
+        slider.valueChanged.connect(self.set_zoom)
+        self.zoomed.connect(slider.setValue)
+        return slider
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:

@@ -92,6 +92,7 @@ def run_async(
     def release() -> None:
         with _pending_lock:
             _pending.discard(relay)
+        relay.deleteLater()
 
     relay.done.connect(on_done)
     relay.done.connect(release)

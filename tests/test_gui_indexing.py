@@ -1,0 +1,151 @@
+"""Background indexing in the window: pause, resume and cancel, then finishing the rest."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gui_support import (
+    WAIT_MS,
+    SlowClip,
+    WindowFactory,
+    drop,
+    make_photos,
+    result_paths,
+    search_for,
+    settle_pools,
+    wait_indexed,
+)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop_app.core import indexer
+from desktop_app.core.engine import Engine
+from desktop_app.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def slow_engine(
+    make_engine: Callable[..., Engine], tiny_clip: Any, monkeypatch: pytest.MonkeyPatch
+) -> Engine:
+    """An engine whose picture batches are small (4) and take at least 0.15 s each."""
+    monkeypatch.setattr(indexer, "IMAGE_BATCH", 4)
+    return make_engine(clip=SlowClip(tiny_clip, 0.15))
+
+
+def indexed_so_far(window: MainWindow) -> int:
+    """The count in the status bar's progress bar (pictures done in this run)."""
+    return window.indexing_status.bar.value()
+
+
+def test_pause_resume_cancel_then_index_the_rest(
+    qtbot: QtBot, open_window: WindowFactory, slow_engine: Engine, tmp_path: Path
+) -> None:
+    """Pause stops the progress, Resume continues it, Cancel stops the run and keeps what was
+    committed (searchable), and Re-scan indexes the rest."""
+    window = open_window(slow_engine)
+    folder = tmp_path / "photos"
+    make_photos(folder, 80, size=(48, 36))
+    window.add_folder(str(folder))
+    status = window.indexing_status
+    qtbot.waitUntil(
+        lambda: status.isVisible() and status.bar.maximum() == 80 and indexed_so_far(window) >= 4,
+        timeout=WAIT_MS,
+    )
+
+    qtbot.mouseClick(status.pause_button, Qt.MouseButton.LeftButton)
+    assert status.pause_button.text() == "Resume"
+    qtbot.wait(1000)  # the batch in flight, if any, is committed
+    paused_at = indexed_so_far(window)
+    qtbot.wait(1000)  # six batches' time, were it running
+    assert indexed_so_far(window) == paused_at < 80
+    assert "paused" in status.label.text()
+
+    qtbot.mouseClick(status.pause_button, Qt.MouseButton.LeftButton)
+    assert status.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: indexed_so_far(window) > paused_at, timeout=WAIT_MS)
+
+    qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
+    task = window._task
+    assert task is not None
+    assert task.wait(WAIT_MS)
+    qtbot.waitUntil(status.isHidden, timeout=WAIT_MS)
+    kept = slow_engine.status().roots[0].indexed
+    assert paused_at < kept < 80
+    wait_indexed(qtbot, window, indexed=kept, pending=80 - kept)
+
+    search_for(qtbot, window, "anything at all")
+    assert window.results_model.rowCount() == kept  # every committed picture is searchable
+    committed = Path(result_paths(window)[-1])
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        drop(window, committed)
+    assert result_paths(window)[0] == str(committed)
+
+    qtbot.mouseClick(window.library_panel.rescan_button, Qt.MouseButton.LeftButton)
+    wait_indexed(qtbot, window, indexed=80)
+    qtbot.waitUntil(lambda: window.results_model.rowCount() == 80, timeout=WAIT_MS)
+
+
+def test_closing_during_indexing_stops_cleanly(
+    qtbot: QtBot,
+    open_window: WindowFactory,
+    slow_engine: Engine,
+    make_engine: Callable[..., Engine],
+    tmp_path: Path,
+) -> None:
+    """Closing the window mid-run stops the run at the next batch; what was committed is kept,
+    and the library opens again with a consistent index."""
+    window = open_window(slow_engine)
+    folder = tmp_path / "photos"
+    photos = make_photos(folder, 80, size=(48, 36))
+    window.add_folder(str(folder))
+    qtbot.waitUntil(lambda: indexed_so_far(window) >= 8, timeout=WAIT_MS)
+    task = window._task
+    assert task is not None and task.isRunning()
+
+    window.close()
+    assert task.isFinished()
+    QApplication.processEvents()
+    settle_pools(window)
+    assert window._task is task  # nothing new started after closing
+    kept = slow_engine.status().roots[0].indexed
+    assert 8 <= kept < 80
+    slow_engine.close()
+
+    reopened = make_engine()
+    status = reopened.status()
+    assert status.roots[0].indexed == kept
+    assert status.roots[0].pending == 80 - kept
+    hits = reopened.search("anything", k=100)
+    assert len(hits) == kept
+    first = Path(hits[0].path)
+    assert reopened.search_image(first, k=1)[0].path == str(first)
+    list(reopened.index())
+    assert reopened.status().roots[0].indexed == 80
+    assert len(reopened.search("anything", k=100)) == len(photos)
+
+
+def test_closing_while_a_second_folder_waits_starts_nothing_more(
+    qtbot: QtBot, open_window: WindowFactory, slow_engine: Engine, tmp_path: Path
+) -> None:
+    """A folder added while an index run is busy queues one more run; closing the window in
+    the meantime must not start it after the window is gone."""
+    window = open_window(slow_engine)
+    first, second = tmp_path / "first", tmp_path / "second"
+    make_photos(first, 40, size=(48, 36))
+    make_photos(second, 4, seed=100, size=(48, 36))
+    window.add_folder(str(first))
+    qtbot.waitUntil(lambda: indexed_so_far(window) >= 4, timeout=WAIT_MS)
+    task = window._task
+    window.add_folder(str(second))  # queued: one more pass after this one
+    window.close()
+    assert task is not None and task.isFinished()
+    QApplication.processEvents()
+    qtbot.wait(200)
+    try:
+        assert window._task is task, "a new index run started after the window closed"
+    finally:
+        if window._task is not None:
+            window._task.cancel()
+            window._task.wait(WAIT_MS)
