@@ -16,6 +16,7 @@ from typing import Any
 
 from desktop_app import __version__
 from desktop_app.core.errors import KnownError
+from desktop_app.core.humanize import human_bytes
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -79,14 +80,6 @@ def _result_options(parser: argparse.ArgumentParser) -> None:
 
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
-
-
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 def _hit_json(hit: Any) -> dict[str, Any]:
@@ -185,8 +178,8 @@ def _status(engine: Any, as_json: bool) -> None:
     for vs in status.vector_sets:
         _out(f"Vectors:   {vs['vectors']} × {vs['dim']}-d from {vs['model_id']} ({vs['state']})")
     _out(
-        f"Disk:      database {_human_bytes(status.database_bytes)}, indexes "
-        f"{_human_bytes(status.index_bytes)}, thumbnails {_human_bytes(status.thumbnail_bytes)}"
+        f"Disk:      database {human_bytes(status.database_bytes)}, indexes "
+        f"{human_bytes(status.index_bytes)}, thumbnails {human_bytes(status.thumbnail_bytes)}"
     )
 
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.humanize import human_bytes
 from desktop_app.core.search import Hit
 from desktop_app.gui.tasks import run_async
 
@@ -31,14 +32,6 @@ def open_file(path: str) -> bool:
 def show_in_folder(path: str) -> bool:
     """Open the folder that holds ``path`` in the file manager."""
     return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
-
-
-def _human_size(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 class PreviewPane(QWidget):
@@ -114,7 +107,7 @@ class PreviewPane(QWidget):
             if hit.taken_at
             else "",
             "Camera": hit.camera or "",
-            "Size": _human_size(hit.size),
+            "Size": human_bytes(hit.size),
             "Lines": f"{hit.line_start}–{hit.line_end}" if hit.line_start else "",
         }
         for name, value in values.items():
