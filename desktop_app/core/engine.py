@@ -17,7 +17,7 @@ import numpy as np
 
 from desktop_app.core import models, paths
 from desktop_app.core.decoding import DecodeError, decode_image
-from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder
+from desktop_app.core.encoders.base import ImageTextEncoder
 from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
 from desktop_app.core.errors import KnownError, NotIndexedError
 from desktop_app.core.indexer import run_index
@@ -410,6 +410,3 @@ class Engine:
             thumbnail_bytes=_folder_bytes(self.library.thumbnail_dir),
             errors=sum(c.get("failed", 0) for c in counts.values()),
         )
-
-
-__all__ = ["KINDS", "Engine", "Hit", "Progress", "RootStatus", "Status", "TextEncoder"]

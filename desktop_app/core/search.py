@@ -6,11 +6,11 @@ mapped linearly from its typical "unrelated" level to its typical "strong match"
 clipped to [0, 1]. The raw cosine stays available as ``score``.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Store
+from desktop_app.core.store import DOCUMENT, FileRecord, Store
 from desktop_app.core.vector_index import VectorIndex
 
 # (unrelated, strong match) cosine levels per kind of comparison.
@@ -129,10 +129,5 @@ def _snippet(path: str, start: int | None, end: int | None) -> str | None:
 
 def merge(lists: list[list[Hit]], k: int) -> list[Hit]:
     """One list across modalities, by relevance, re-ranked from 1."""
-    from dataclasses import replace
-
     ordered = sorted((h for hits in lists for h in hits), key=lambda h: -h.relevance)[:k]
     return [replace(h, rank=i) for i, h in enumerate(ordered, start=1)]
-
-
-__all__ = ["DOCUMENT", "IMAGE", "Hit", "merge", "rank", "relevance"]
