@@ -105,31 +105,76 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark indexing and search through Snapfind's Engine (CPU).",
         epilog="Results: Markdown tables on stdout and a JSON file (--out).",
     )
-    parser.add_argument("--images", type=int, default=1000,
-                        help="synthetic photos to generate (default: %(default)s)")
-    parser.add_argument("--documents", type=int, default=40,
-                        help="synthetic notes to generate (default: %(default)s)")
-    parser.add_argument("--size", type=parse_size, default=None, metavar="WxH",
-                        help="fix the photo size (default: mixed, 640x480 to 1600x1200)")
-    parser.add_argument("--folder", type=Path, default=None, metavar="PATH",
-                        help="index this real folder instead (read only: nothing is written there)")
-    parser.add_argument("--model", default=TINY, metavar="NAME",
-                        help=f"'{TINY}' (default), '{VIT_RANDOM}', or a preset name whose "
-                        "weights are already cached")
-    parser.add_argument("--workdir", type=Path, default=None, metavar="PATH",
-                        help="keep data, weights and the library here and reuse the generated "
-                        "data next time (default: a temp folder, deleted afterwards)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads, as the 'threads' setting sets them (default: the "
-                        "app's default, all cores)")
-    parser.add_argument("--queries", type=int, default=30,
-                        help="timed calls per kind of query (default: %(default)s)")
-    parser.add_argument("--rescans", type=int, default=3,
-                        help="re-scans of the unchanged library (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed for the generated data (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="PATH",
-                        help="JSON results file (default: bench/results/bench_index.json)")
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=1000,
+        help="synthetic photos to generate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--documents",
+        type=int,
+        default=40,
+        help="synthetic notes to generate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=None,
+        metavar="WxH",
+        help="fix the photo size (default: mixed, 640x480 to 1600x1200)",
+    )
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="index this real folder instead (read only: nothing is written there)",
+    )
+    parser.add_argument(
+        "--model",
+        default=TINY,
+        metavar="NAME",
+        help=f"'{TINY}' (default), '{VIT_RANDOM}', or a preset name whose "
+        "weights are already cached",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="keep data, weights and the library here and reuse the generated "
+        "data next time (default: a temp folder, deleted afterwards)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads, as the 'threads' setting sets them (default: the "
+        "app's default, all cores)",
+    )
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=30,
+        help="timed calls per kind of query (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rescans",
+        type=int,
+        default=3,
+        help="re-scans of the unchanged library (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for the generated data (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="PATH",
+        help="JSON results file (default: bench/results/bench_index.json)",
+    )
     return parser
 
 
@@ -155,10 +200,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     else:
         tag = f"{args.size[0]}x{args.size[1]}" if args.size else "mixed"
         library = workdir / f"library-{args.images}-{args.documents}-{tag}-seed{args.seed}"
-        gen_s, written = timed(lambda: (
-            generate_images(library / "Photos", args.images, args.size, args.seed)
-            + generate_documents(library / "Notes", args.documents, args.seed)
-        ))
+        gen_s, written = timed(
+            lambda: (
+                generate_images(library / "Photos", args.images, args.size, args.seed)
+                + generate_documents(library / "Notes", args.documents, args.seed)
+            )
+        )
         source = f"generated with seed {args.seed}, " + (
             f"{written} files written in {gen_s:.1f} s" if written else "reused from --workdir"
         )
@@ -197,8 +244,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         images = [r for r in files if r.kind == IMAGE]
         documents = [r for r in files if r.kind == DOCUMENT]
         chunks = sum(
-            int(str(v["vectors"])) for v in engine.status().vector_sets
-            if v["modality"] == DOCUMENT
+            int(str(v["vectors"])) for v in engine.status().vector_sets if v["modality"] == DOCUMENT
         )
         print(f"index: {first.wall_s:.1f} s, {first.message}", flush=True)
 
@@ -217,16 +263,20 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         queries: dict[str, dict[str, Any]] = {
             "text (images + documents)": query_latencies(engine.search, cycle(QUERIES), n),
             "text → images only": query_latencies(
-                lambda t: engine.search(t, kinds=(IMAGE,)), cycle(QUERIES[::-1]), n),
+                lambda t: engine.search(t, kinds=(IMAGE,)), cycle(QUERIES[::-1]), n
+            ),
             "text → documents only": query_latencies(
-                lambda t: engine.search(t, kinds=(DOCUMENT,)), cycle(QUERIES[1::2]), n),
+                lambda t: engine.search(t, kinds=(DOCUMENT,)), cycle(QUERIES[1::2]), n
+            ),
             f"image ({query_size[0]}x{query_size[1]} JPEG)": query_latencies(
-                engine.search_image, cycle(query_images), n),
+                engine.search_image, cycle(query_images), n
+            ),
             "similar (indexed image)": query_latencies(engine.similar, cycle(picks), n),
         }
         if documents:
             queries["similar (indexed document)"] = query_latencies(
-                engine.similar, cycle([r.id for r in documents]), n)
+                engine.similar, cycle([r.id for r in documents]), n
+            )
     finally:
         engine.close()
     machine["other_load_during_index"] = index_load
@@ -270,8 +320,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "stages": stages,
         "queries": queries,
         "rss_mb": {"after_load": rss_load, "after_index": rss_index, "end": peak_rss_mb()},
-        "current_rss_mb": {"after_load": rss_now_load, "after_index": rss_now_index,
-                           "end": rss_mb()},
+        "current_rss_mb": {
+            "after_load": rss_now_load,
+            "after_index": rss_now_index,
+            "end": rss_mb(),
+        },
     }
 
 

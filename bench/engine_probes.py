@@ -85,8 +85,15 @@ def stage_breakdown(encoder: Any, sample: list[FileRecord], batch: int = 16) -> 
         seconds, _ = timed(encoder.embed_prepared, inputs[i : i + batch])
         forward_s += seconds
     n = len(sample)
-    ms = {k: v / n * 1000 for k, v in
-          {"decode": decode_s, "draft": draft_s, "prep": prep_s, "forward": forward_s}.items()}
+    ms = {
+        k: v / n * 1000
+        for k, v in {
+            "decode": decode_s,
+            "draft": draft_s,
+            "prep": prep_s,
+            "forward": forward_s,
+        }.items()
+    }
     worker_ms = ms["decode"] + ms["prep"]  # the indexer's decode worker does both
     return {
         "sample": n,

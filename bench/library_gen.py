@@ -126,8 +126,14 @@ def generate_images(folder: Path, count: int, fixed: tuple[int, int] | None, see
     for i in range(count):
         album = f"{2012 + i // 250}/{(i // 50) % 12 + 1:02d}-{PLACES[(i // 50) % len(PLACES)]}"
         size = photo_size(rng, fixed)
-        tasks.append((str(folder / album / f"IMG_{i:05d}.jpg"), seed * 1_000_003 + i, size,
-                      rng.random() < 0.7))
+        tasks.append(
+            (
+                str(folder / album / f"IMG_{i:05d}.jpg"),
+                seed * 1_000_003 + i,
+                size,
+                rng.random() < 0.7,
+            )
+        )
     return make_photos(tasks)
 
 
@@ -146,8 +152,7 @@ def _document(rng: random.Random, topic: str, paragraphs: int) -> str:
     lines = [f"# {topic.capitalize()} notes {rng.randint(1, 99)}", ""]
     for _ in range(paragraphs):
         sentences = [
-            f"{rng.choice(subjects)} {rng.choice(predicates)}."
-            for _ in range(rng.randint(1, 5))
+            f"{rng.choice(subjects)} {rng.choice(predicates)}." for _ in range(rng.randint(1, 5))
         ]
         if rng.random() < 0.3:
             lines.append(f"- {' '.join(sentences)}")

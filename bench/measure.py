@@ -79,7 +79,6 @@ def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any
     return time.perf_counter() - start, value
 
 
-
 def machine_info() -> dict[str, Any]:
     import open_clip
     import torch

@@ -42,16 +42,6 @@ def _write_random_vit(target: str) -> None:
     os.replace(target + ".part", target)
 
 
-def _preset_preprocess(arch: str, tag: str) -> dict[str, Any]:
-    """The preprocessing a preset's weights expect, as ``ModelCatalog.spec`` passes it."""
-    import open_clip
-
-    keys = {"mean": "image_mean", "std": "image_std", "interpolation": "image_interpolation",
-            "resize_mode": "image_resize_mode"}
-    cfg = open_clip.get_pretrained_cfg(arch, tag)
-    return {keys[k]: v for k, v in cfg.items() if k in keys}
-
-
 def prepare_model(name: str, model_dir: Path, home: Path, threads: int | None) -> ModelChoice:
     from desktop_app.core import models
     from desktop_app.core.encoders.clip import OpenClipEncoder
@@ -74,7 +64,7 @@ def prepare_model(name: str, model_dir: Path, home: Path, threads: int | None) -
             "open_clip:ViT-B-32/random-seed0",
             "ViT-B-32",
             weights,
-            _preset_preprocess("ViT-B-32", models.PRESETS[0].tag),
+            models.preset_preprocess(models.PRESETS[0]),
             "ViT-B-32 (random init)",
         )
         note = (
@@ -85,8 +75,12 @@ def prepare_model(name: str, model_dir: Path, home: Path, threads: int | None) -
         spec = models.ModelCatalog(home).spec(name)  # raises if the weights are not cached
         note = f"preset {name}, cached weights {spec.weights}"
         return ModelChoice(lambda: OpenClipEncoder(spec, threads=threads), spec.label, note)
-    return ModelChoice(lambda: OpenClipEncoder(spec, threads=threads), spec.label, note,
-                       time.perf_counter() - start)
+    return ModelChoice(
+        lambda: OpenClipEncoder(spec, threads=threads),
+        spec.label,
+        note,
+        time.perf_counter() - start,
+    )
 
 
 class TimedEncoder:

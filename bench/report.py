@@ -43,22 +43,32 @@ def report(results: dict[str, Any]) -> str:
         ("MiniLM document model load (cold)", f"{load['text_s']:.2f} s"),
         ("first full index, wall (models loaded)", f"{ix['wall_s']:.1f} s"),
         ("  scan", f"{ix['phases'].get('scanning', 0.0):.2f} s"),
-        ("  documents (read + chunk + embed + commit)",
-         f"{doc_s:.2f} s → {doc_rate:.1f} documents/s "
-         f"({c['document_chunks']} chunks)"),
-        ("  images (read + decode + embed + commit)",
-         f"{img_s:.1f} s → {img_rate:.1f} images/s"),
-        ("  time inside the CLIP image model", f"{ix['encoder_s']:.1f} s "
-         f"({100 * ix['encoder_s'] / img_s if img_s else 0:.0f}% of the image phase)"),
+        (
+            "  documents (read + chunk + embed + commit)",
+            f"{doc_s:.2f} s → {doc_rate:.1f} documents/s ({c['document_chunks']} chunks)",
+        ),
+        ("  images (read + decode + embed + commit)", f"{img_s:.1f} s → {img_rate:.1f} images/s"),
+        (
+            "  time inside the CLIP image model",
+            f"{ix['encoder_s']:.1f} s "
+            f"({100 * ix['encoder_s'] / img_s if img_s else 0:.0f}% of the image phase)",
+        ),
         ("  overall", f"{(images + docs) / ix['wall_s']:.1f} files/s; {ix['failed']} failed"),
-        ("re-scan, unchanged library (median of "
-         f"{rescan['repeats']})", f"{rescan['median_s'] * 1000:.0f} ms"),
-        ("peak RSS after model load / index / all", f"{results['rss_mb']['after_load']:.0f} / "
-         f"{results['rss_mb']['after_index']:.0f} / {results['rss_mb']['end']:.0f} MB"),
-        ("current RSS after model load / index / all",
-         f"{results['current_rss_mb']['after_load']:.0f} / "
-         f"{results['current_rss_mb']['after_index']:.0f} / "
-         f"{results['current_rss_mb']['end']:.0f} MB"),
+        (
+            f"re-scan, unchanged library (median of {rescan['repeats']})",
+            f"{rescan['median_s'] * 1000:.0f} ms",
+        ),
+        (
+            "peak RSS after model load / index / all",
+            f"{results['rss_mb']['after_load']:.0f} / "
+            f"{results['rss_mb']['after_index']:.0f} / {results['rss_mb']['end']:.0f} MB",
+        ),
+        (
+            "current RSS after model load / index / all",
+            f"{results['current_rss_mb']['after_load']:.0f} / "
+            f"{results['current_rss_mb']['after_index']:.0f} / "
+            f"{results['current_rss_mb']['end']:.0f} MB",
+        ),
     ]
     out += [markdown_table(("measure", "value"), rows), ""]
     qrows = [
@@ -74,9 +84,16 @@ def report(results: dict[str, Any]) -> str:
         ("decode worker (decode + prepare)", f"{st['worker_ms']:.1f}"),
         ("model thread (forward)", f"{st['model_thread_ms']:.1f}"),
     ]
-    out.append(markdown_table(
-        (f"image path, ms per image ({st['sample']} images, {st['mean_megapixels']:.1f} MP avg)",
-         "ms"), srows))
+    out.append(
+        markdown_table(
+            (
+                f"image path, ms per image ({st['sample']} images, "
+                f"{st['mean_megapixels']:.1f} MP avg)",
+                "ms",
+            ),
+            srows,
+        )
+    )
     out.append(
         f"From these: {st['serial_images_per_s']:.1f} images/s one step after another, "
         f"{st['overlap_images_per_s']:.1f} images/s if decode and model overlapped perfectly "

@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # tests never need a real display
 
 import gc
 
@@ -118,7 +119,7 @@ def run_index(engine: Engine) -> list:
 # -- the desktop window ------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def qt_pools_idle(qapp: QApplication) -> Iterator[None]:
     """After each test: no Qt pool thread is still running a job."""
     yield

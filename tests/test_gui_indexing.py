@@ -24,6 +24,9 @@ from desktop_app.core import indexer
 from desktop_app.core.engine import Engine
 from desktop_app.gui.main_window import MainWindow
 
+# Every test here must end with no Qt pool job still running.
+pytestmark = pytest.mark.usefixtures("qt_pools_idle")
+
 
 @pytest.fixture
 def slow_engine(

@@ -30,6 +30,9 @@ from desktop_app.gui.library_panel import PathRole
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.settings_dialog import SettingsDialog
 
+# Every test here must end with no Qt pool job still running.
+pytestmark = pytest.mark.usefixtures("qt_pools_idle")
+
 
 def test_welcome_then_folder_dropped_is_indexed(
     qtbot: QtBot, window: MainWindow, tmp_path: Path

@@ -37,6 +37,9 @@ from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.results import HitRole, ResultsModel
 from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
 
+# Every test here must end with no Qt pool job still running.
+pytestmark = pytest.mark.usefixtures("qt_pools_idle")
+
 
 def test_typing_searches_after_a_pause_and_enter_records_history(
     qtbot: QtBot,

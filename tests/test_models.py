@@ -43,13 +43,10 @@ def test_embeddings_match_open_clip_reference(
 
 
 def test_preset_preprocessing_follows_the_pretrained_tag() -> None:
-    mobile = models._preset_preprocess("MobileCLIP2-S0", "dfndr2b")
+    mobile = models.preset_preprocess(models.preset("MobileCLIP2-S0"))
     assert mobile["image_mean"] == (0.0, 0.0, 0.0)
     assert mobile["image_interpolation"] == "bilinear"
-    assert (
-        models._preset_preprocess("ViT-B-32", "laion2b_s34b_b79k")["image_interpolation"]
-        == "bicubic"
-    )
+    assert models.preset_preprocess(models.preset("ViT-B-32"))["image_interpolation"] == "bicubic"
 
 
 def test_missing_weights_offline_say_what_to_do(

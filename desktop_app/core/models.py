@@ -109,11 +109,16 @@ def preset(name: str) -> Preset:
     )
 
 
-def _preset_preprocess(arch: str, tag: str) -> dict[str, Any]:
+def _preprocess_for(arch: str, tag: str) -> dict[str, Any]:
     import open_clip
 
     cfg = open_clip.get_pretrained_cfg(arch, tag)
     return {_PREPROCESS_KEYS[k]: v for k, v in cfg.items() if k in _PREPROCESS_KEYS}
+
+
+def preset_preprocess(p: Preset) -> dict[str, Any]:
+    """The preprocessing (mean, std, interpolation, resize mode) the preset was trained with."""
+    return _preprocess_for(p.arch, p.tag)
 
 
 def _hf_location(p: Preset) -> tuple[str, list[str]]:
@@ -273,7 +278,7 @@ class ModelCatalog:
                 self.register_configs()
                 presets_for_arch = [p for p in PRESETS if p.arch == item["arch"]]
                 prep = (
-                    _preset_preprocess(presets_for_arch[0].arch, presets_for_arch[0].tag)
+                    _preprocess_for(presets_for_arch[0].arch, presets_for_arch[0].tag)
                     if len(presets_for_arch) == 1
                     else {}
                 )
@@ -293,4 +298,4 @@ class ModelCatalog:
                 "network, copy its weights file here and run "
                 f"`snapfind-cli models import --arch {p.arch} FILE`."
             )
-        return ClipSpec(p.model_id, p.arch, weights, _preset_preprocess(p.arch, p.tag), p.name)
+        return ClipSpec(p.model_id, p.arch, weights, _preprocess_for(p.arch, p.tag), p.name)
