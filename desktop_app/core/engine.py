@@ -371,13 +371,11 @@ class Engine:
     def errors(self) -> list[FileRecord]:
         return self.library.reader().failed_files()
 
-    def status(self) -> Status:
+    def root_status(self) -> list[RootStatus]:
+        """Each folder with its counts: cheap (one query), for a face to refresh often."""
         store = self.library.reader()
-        counts: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
-        for (kind, state), n in store.count_by_status().items():
-            counts.setdefault(kind, {})[state] = n
         per_root = store.count_by_root()
-        roots = [
+        return [
             RootStatus(
                 r.path,
                 os.path.isdir(r.path),
@@ -387,6 +385,14 @@ class Engine:
             )
             for r in store.roots()
         ]
+
+    def status(self) -> Status:
+        """Everything about the library, disk use included (walks the data folder)."""
+        store = self.library.reader()
+        counts: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
+        for (kind, state), n in store.count_by_status().items():
+            counts.setdefault(kind, {})[state] = n
+        roots = self.root_status()
         sets = [
             {
                 "modality": s.modality,

@@ -218,14 +218,14 @@ class MainWindow(QMainWindow):
     # -- library -------------------------------------------------------------------------------
 
     def refresh_library(self) -> None:
-        status = self.engine.status()
+        roots = self.engine.root_status()
         modes: dict[str, WatchMode] = (
             {m.root: m for m in self._watcher.modes} if self._watcher else {}
         )
-        self.library_panel.update_state(status.roots, modes, self.engine.errors())
-        self.search_bar.set_folders([r.path for r in status.roots])
-        self.pages.setCurrentIndex(1 if status.roots else 0)
-        self.search_bar.setVisible(bool(status.roots))
+        self.library_panel.update_state(roots, modes, self.engine.errors())
+        self.search_bar.set_folders([r.path for r in roots])
+        self.pages.setCurrentIndex(1 if roots else 0)
+        self.search_bar.setVisible(bool(roots))
         self._show_empty_state()
 
     def choose_folder(self) -> None:
