@@ -17,6 +17,7 @@ from typing import Any
 from desktop_app import __version__
 from desktop_app.core.errors import KnownError
 from desktop_app.core.humanize import human_bytes
+from desktop_app.core.paths import display
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -84,12 +85,8 @@ def _out(text: str) -> None:
 
 def _hit_json(hit: Any) -> dict[str, Any]:
     data = asdict(hit)
-    data["path"] = _display(hit.path)
+    data["path"] = display(hit.path)
     return data
-
-
-def _display(path: str) -> str:
-    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
 
 
 def _print_hits(hits: Sequence[Any], as_json: bool) -> None:
@@ -101,7 +98,7 @@ def _print_hits(hits: Sequence[Any], as_json: bool) -> None:
         return
     for hit in hits:
         where = f"  (lines {hit.line_start}-{hit.line_end})" if hit.line_start else ""
-        _out(f"{hit.rank:3d}  {hit.score:.3f}  {hit.kind:<8}  {_display(hit.path)}{where}")
+        _out(f"{hit.rank:3d}  {hit.score:.3f}  {hit.kind:<8}  {display(hit.path)}{where}")
 
 
 def _run_index(engine: Any, retry_failed: bool) -> int:
@@ -139,8 +136,6 @@ def _run_index(engine: Any, retry_failed: bool) -> int:
     except KeyboardInterrupt:
         control.cancel()
         work.close()  # runs the generator's cleanup: saves the index
-        if bar is not None:
-            bar.close()
         sys.stderr.write("\nStopped. Everything indexed so far is kept.\n")
         return EXIT_OK
     finally:
@@ -148,7 +143,7 @@ def _run_index(engine: Any, retry_failed: bool) -> int:
             bar.close()
     if last is not None and last.message:
         sys.stderr.write(f"\n{last.message}\n" if phase is None else f"{last.message}\n")
-    failed = engine.status().errors
+    failed = len(engine.errors())
     if failed:
         sys.stderr.write(f"{failed} file(s) could not be indexed: see `snapfind-cli errors`.\n")
     return EXIT_OK
@@ -159,7 +154,7 @@ def _status(engine: Any, as_json: bool) -> None:
     if as_json:
         data = asdict(status)
         for root in data["roots"]:
-            root["path"] = _display(root["path"])
+            root["path"] = display(root["path"])
         _out(json.dumps(data, ensure_ascii=False))
         return
     _out(f"Library:   {status.home}")
@@ -167,7 +162,7 @@ def _status(engine: Any, as_json: bool) -> None:
     for root in status.roots:
         state = "" if root.online else "  [offline: entries kept]"
         _out(
-            f"Folder:    {_display(root.path)}  ({root.indexed} indexed, {root.pending} pending,"
+            f"Folder:    {display(root.path)}  ({root.indexed} indexed, {root.pending} pending,"
             f" {root.failed} failed){state}"
         )
     for kind, counts in status.counts.items():
@@ -190,7 +185,7 @@ def _errors(engine: Any, as_json: bool) -> None:
             json.dumps(
                 {
                     "errors": [
-                        {"path": _display(f.path), "kind": f.kind, "error": f.error} for f in failed
+                        {"path": display(f.path), "kind": f.kind, "error": f.error} for f in failed
                     ]
                 },
                 ensure_ascii=False,
@@ -200,7 +195,7 @@ def _errors(engine: Any, as_json: bool) -> None:
     if not failed:
         _out("No errors.")
     for f in failed:
-        _out(f"{_display(f.path)}: {f.error}")
+        _out(f"{display(f.path)}: {f.error}")
 
 
 def _models(engine: Any, args: argparse.Namespace) -> None:
@@ -235,11 +230,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "add":
             for path in args.paths:
                 root = engine.add_root(path)
-                _out(f"Added {_display(root.path)}")
+                _out(f"Added {display(root.path)}")
             _out("Run `snapfind-cli index` to index it.")
         elif args.command == "remove":
             engine.remove_root(args.path)
-            _out(f"Removed {_display(os.path.abspath(args.path))} (its files are untouched).")
+            _out(f"Removed {display(os.path.abspath(args.path))} (its files are untouched).")
         elif args.command == "index":
             return _run_index(engine, args.retry_failed)
         elif args.command == "search":

@@ -25,10 +25,6 @@ class Progress:
     current: str | None = None
     message: str = ""
 
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 0.0
-
 
 class Control:
     """Shared between the driver and the work; all methods are thread-safe."""

@@ -100,8 +100,3 @@ def run_async(
         relay.error.connect(on_error)
     relay.error.connect(release)
     (pool or QThreadPool.globalInstance()).start(_Call(fn, relay))
-
-
-def wait_for_pool(pool: QThreadPool | None = None, ms: int = 30_000) -> bool:
-    """Block until queued calls finish (on shutdown, and in tests)."""
-    return (pool or QThreadPool.globalInstance()).waitForDone(ms)
