@@ -20,6 +20,7 @@ from desktop_app.core.humanize import human_bytes
 from desktop_app.core.paths import display
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
+_CLOSEST = 3  # weak matches shown when none passes the cut-off
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,21 +39,43 @@ def _parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", help="scan the folders and index what is new or changed")
     index.add_argument("--retry-failed", action="store_true", help="try failed files again")
 
-    search = sub.add_parser("search", help="search by a description or by an image")
-    search.add_argument("text", nargs="?", help="what you are looking for")
-    search.add_argument("--image", metavar="FILE", help="find pictures that look like FILE")
-    _result_options(search)
-    search.add_argument(
-        "--type",
-        choices=["all", "image", "document"],
-        default="all",
-        help="kind of results (default: all)",
+    search = sub.add_parser(
+        "search",
+        help="search by words, pictures or both",
+        description="QUERY is words, a picture file, or both combined: terms joined by "
+        "' + ' or ' - ', each with an optional WEIGHT: prefix, e.g. "
+        '"2:beach + ./ref.jpg - people". Only matches above the relevance cut-off are '
+        "shown unless --all is given.",
     )
-    search.add_argument("--min-score", type=float, help="hide hits below this cosine score")
+    search.add_argument("text", nargs="?", metavar="QUERY", help="what you are looking for")
+    search.add_argument(
+        "--image", action="append", default=[], metavar="FILE", help="like this picture"
+    )
+    search.add_argument(
+        "--not",
+        dest="negative",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="away from these words",
+    )
+    search.add_argument(
+        "--not-image", action="append", default=[], metavar="FILE", help="unlike this picture"
+    )
+    search.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="KIND=W",
+        help="weight of the text, image or not terms (default 1 each), e.g. image=0.7",
+    )
+    _result_options(search)
+    _filter_options(search)
 
     similar = sub.add_parser("similar", help="more like an indexed file")
     similar.add_argument("path", metavar="PATH")
     _result_options(similar)
+    _filter_options(similar)
 
     status = sub.add_parser("status", help="counts, model and sizes")
     status.add_argument("--json", action="store_true")
@@ -77,6 +100,78 @@ def _parser() -> argparse.ArgumentParser:
 def _result_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=20, help="number of results (default: 20)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--all", action="store_true", help="also show weaker matches below the cut-off"
+    )
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters (applied inside the search)")
+    group.add_argument("--after", metavar="DATE", help="taken on or after DATE (2024, 2024-06…)")
+    group.add_argument("--before", metavar="DATE", help="taken before DATE")
+    group.add_argument(
+        "--in",
+        dest="folders",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="only under FOLDER (repeatable)",
+    )
+    group.add_argument(
+        "--type",
+        dest="types",
+        default="",
+        metavar="TYPES",
+        help="comma-separated: image, document, jpeg, png, heic, webp, gif, tiff, text…",
+    )
+    group.add_argument("--orientation", choices=["landscape", "portrait", "square"])
+    group.add_argument("--min-side", type=int, metavar="PX", help="shorter side at least PX")
+    group.add_argument("--camera", metavar="TEXT", help="camera make or model contains TEXT")
+
+
+def _filters(args: argparse.Namespace) -> Any:
+    from desktop_app.core.filters import Filters, parse_date
+
+    types = tuple(t for t in args.types.split(",") if t.strip() and t.strip() != "all")
+    return Filters(
+        after=parse_date(args.after) if args.after else None,
+        before=parse_date(args.before) if args.before else None,
+        folders=tuple(args.folders),
+        types=types,
+        orientation=args.orientation,
+        min_side=args.min_side,
+        camera=args.camera,
+    )
+
+
+def _query(args: argparse.Namespace) -> Any:
+    """The search's terms: QUERY in the compact syntax, then the flags, then --weight."""
+    from desktop_app.core import query
+
+    weights = {"text": 1.0, "image": 1.0, "not": 1.0}
+    for item in args.weight:
+        kind, _, value = item.partition("=")
+        try:
+            if kind not in weights:
+                raise ValueError
+            weights[kind] = float(value)
+        except ValueError:
+            raise _UsageError(f"--weight {item}: write text=W, image=W or not=W") from None
+    terms = list(query.parse(args.text).terms) if args.text else []
+    terms = [t.with_weight(t.weight * weights[t.kind if t.weight > 0 else "not"]) for t in terms]
+    terms += [query.image(_picture(f), weights["image"]) for f in args.image]
+    terms += [query.text(t, -weights["not"]) for t in args.negative]
+    terms += [query.image(_picture(f), -weights["not"]) for f in args.not_image]
+    built = query.Query(tuple(terms))
+    if built.is_empty:
+        raise _UsageError("give a description or --image FILE")
+    return built
+
+
+def _picture(path: str) -> str:
+    if not os.path.isfile(path):
+        raise KnownError(f"No such picture: {path}")
+    return os.path.abspath(path)
 
 
 def _out(text: str) -> None:
@@ -89,16 +184,33 @@ def _hit_json(hit: Any) -> dict[str, Any]:
     return data
 
 
-def _print_hits(hits: Sequence[Any], as_json: bool) -> None:
-    if as_json:
-        _out(json.dumps({"results": [_hit_json(h) for h in hits]}, ensure_ascii=False))
+def _print_hits(hits: Sequence[Any], args: argparse.Namespace) -> None:
+    """Good matches only (relevance at or above the cut-off) unless --all; when none pass, the
+    closest few are shown apart, so an empty answer still says what came nearest."""
+    from desktop_app.core.relevance import CUTOFF
+
+    good = [h for h in hits if args.all or h.relevance >= CUTOFF]
+    closest = [] if good else list(hits[:_CLOSEST])
+    if args.json:
+        _out(
+            json.dumps(
+                {
+                    "results": [_hit_json(h) for h in good],
+                    "closest": [_hit_json(h) for h in closest],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     if not hits:
         _out("No matches.")
         return
-    for hit in hits:
+    if not good:
+        _out("No good matches. The closest:")
+        _out("-" * 40)
+    for hit in good or closest:
         where = f"  (lines {hit.line_start}-{hit.line_end})" if hit.line_start else ""
-        _out(f"{hit.rank:3d}  {hit.score:.3f}  {hit.kind:<8}  {display(hit.path)}{where}")
+        _out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{where}")
 
 
 def _run_index(engine: Any, retry_failed: bool) -> int:
@@ -238,16 +350,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         elif args.command == "index":
             return _run_index(engine, args.retry_failed)
         elif args.command == "search":
-            if bool(args.text) == bool(args.image):
-                raise _UsageError("give either a description or --image FILE")
-            if args.image:
-                hits = engine.search_image(args.image, args.k, min_score=args.min_score)
-            else:
-                kinds = ("image", "document") if args.type == "all" else (args.type,)
-                hits = engine.search(args.text, args.k, kinds=kinds, min_score=args.min_score)
-            _print_hits(hits, args.json)
+            _print_hits(engine.query(_query(args), args.k, filters=_filters(args)), args)
         elif args.command == "similar":
-            _print_hits(engine.similar(args.path, args.k), args.json)
+            _print_hits(engine.similar(args.path, args.k, filters=_filters(args)), args)
         elif args.command == "status":
             _status(engine, args.json)
         elif args.command == "errors":

@@ -119,6 +119,11 @@ def result_paths(window: MainWindow) -> list[str]:
     return [hit.path for hit in window.results_model.hits()]
 
 
+def chip_names(window: MainWindow) -> list[str]:
+    """The terms shown as chips in the search bar, in order."""
+    return [chip.name.text() for chip in window.search_bar.chips.chips()]
+
+
 def drop_event(window: MainWindow, mime: QMimeData) -> QDropEvent:
     """The drop of ``mime`` in the middle of the window, after its drag was accepted."""
     centre = QPointF(window.rect().center())

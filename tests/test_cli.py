@@ -47,7 +47,7 @@ def indexed(
 
 def test_search_json_is_stable(indexed: tuple[Path, Path]) -> None:
     home, _photos = indexed
-    out = json.loads(cli(home, "search", "boats on the sea", "-k", "3", "--json").stdout)
+    out = json.loads(cli(home, "search", "boats on the sea", "-k", "3", "--json", "--all").stdout)
     assert len(out["results"]) == 3
     hit = out["results"][0]
     assert set(hit) >= {
@@ -72,11 +72,50 @@ def test_search_json_is_stable(indexed: tuple[Path, Path]) -> None:
 
 def test_image_search_and_similar(indexed: tuple[Path, Path]) -> None:
     home, photos = indexed
-    out = cli(home, "search", "--image", str(photos / "img2.jpg"), "-k", "2").stdout
+    out = cli(home, "search", "--image", str(photos / "img2.jpg"), "-k", "2", "--all").stdout
     assert out.splitlines()[0].endswith("img2.jpg")
-    similar = json.loads(cli(home, "similar", str(photos / "img2.jpg"), "--json").stdout)
+    similar = json.loads(cli(home, "similar", str(photos / "img2.jpg"), "--json", "--all").stdout)
     assert all(Path(h["path"]).name != "img2.jpg" for h in similar["results"])
     assert len(similar["results"]) == 7
+
+
+def test_mixed_query_weights_and_negatives(indexed: tuple[Path, Path]) -> None:
+    home, photos = indexed
+    a, b = str(photos / "img3.jpg"), str(photos / "img5.jpg")
+
+    def ranked(*args: str) -> list[str]:
+        out = json.loads(cli(home, "search", *args, "-k", "8", "--all", "--json").stdout)
+        return [Path(h["path"]).name for h in out["results"]]
+
+    compact = ranked(f"{a} + {b}")
+    halved = ranked("--image", a, "--image", b, "--weight", "image=0.5")
+    assert compact == ranked("--image", a, "--image", b) == halved  # only ratios matter
+    assert ranked(f"3:{a} + {b}")[0] == "img3.jpg"
+    away = ranked(a, "--not-image", b)
+    assert away[0] == "img3.jpg" and away.index("img5.jpg") > compact.index("img5.jpg")
+    sea = ranked("sailing boats", "--not", "mountains", "--type", "document")
+    assert sea == ["trip.md"]
+    bad = cli(home, "search", "beach", "--weight", "colour=2", check=False)
+    assert bad.returncode == 2 and "--weight colour=2" in bad.stderr
+
+
+def test_filters_and_the_cut_off(indexed: tuple[Path, Path]) -> None:
+    home, photos = indexed
+    good = json.loads(cli(home, "search", "notes from a sailing trip", "--json").stdout)
+    assert [Path(h["path"]).name for h in good["results"]] == ["trip.md"]
+    nothing = cli(home, "search", "zqxv blorft", "--type", "document").stdout
+    assert nothing.startswith("No good matches") and "trip.md" in nothing
+    as_json = json.loads(cli(home, "search", "zqxv blorft", "--json").stdout)
+    assert as_json["results"] == [] and len(as_json["closest"]) == 3
+    some = cli(home, "search", "a photo", "--type", "jpeg", "--orientation", "landscape", "--all")
+    assert len(some.stdout.splitlines()) == 8
+    assert cli(home, "search", "a photo", "--orientation", "portrait", "--all").stdout.startswith(
+        "No matches"
+    )
+    assert "No matches" in cli(home, "search", "x", "--after", "2999", "--all").stdout
+    assert "No matches" in cli(home, "search", "x", "--in", str(photos / "sub"), "--all").stdout
+    bad = cli(home, "search", "x", "--after", "someday", check=False)
+    assert bad.returncode == 1 and "Cannot read the date" in bad.stderr
 
 
 def test_status_and_errors(indexed: tuple[Path, Path]) -> None:

@@ -81,6 +81,7 @@ def test_pause_resume_cancel_then_index_the_rest(
     search_for(qtbot, window, "anything at all")
     assert window.results_model.rowCount() == kept  # every committed picture is searchable
     committed = Path(result_paths(window)[-1])
+    window.search_bar.edit.clear()  # the dropped picture alone is the query
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         drop(window, committed)
     assert result_paths(window)[0] == str(committed)

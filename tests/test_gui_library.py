@@ -162,7 +162,10 @@ def test_remove_folder_forgets_it_but_keeps_the_files(
     assert all(p.exists() for p in first_photos)
     assert window.results_model.rowCount() == 3
     assert all(p.startswith(str(second)) for p in result_paths(window))
-    assert [window.search_bar.folder.itemText(i) for i in range(2)] == ["All folders", "second"]
+    assert [window.search_bar.filter_bar.folder.itemText(i) for i in range(2)] == [
+        "All folders",
+        "second",
+    ]
 
     panel.roots_view.setCurrentIndex(panel.roots.index(0))
     qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)

@@ -9,6 +9,7 @@ import pytest
 from gui_support import (
     WAIT_MS,
     WindowFactory,
+    chip_names,
     drop,
     drop_event,
     make_notes,
@@ -30,6 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 from pytestqt.qtbot import QtBot
 
+from desktop_app.core.query import Query
 from desktop_app.core.search import Hit
 from desktop_app.gui import tasks
 from desktop_app.gui.dropping import read_mime
@@ -52,13 +54,13 @@ def test_typing_searches_after_a_pause_and_enter_records_history(
     """Typing runs a query once the typing stops; Enter searches at once and remembers the
     query; Up and Down walk the remembered queries; history survives a restart."""
     searches: list[str] = []
-    search = window.engine.search
+    run_query = window.engine.query
 
-    def counted(text: str, *args: Any, **kwargs: Any) -> list[Hit]:
-        searches.append(text)
-        return search(text, *args, **kwargs)
+    def counted(query: Query, *args: Any, **kwargs: Any) -> list[Hit]:
+        searches.append(" + ".join(t.label for t in query.terms))
+        return run_query(query, *args, **kwargs)
 
-    monkeypatch.setattr(window.engine, "search", counted)
+    monkeypatch.setattr(window.engine, "query", counted)
     edit = window.search_bar.edit
     qtbot.keyClicks(edit, "lasagne")
     assert window.search_bar.history() == []  # typing alone does not remember
@@ -105,47 +107,88 @@ def test_a_single_remembered_query_survives_a_restart(
     assert restart(open_window, window, tmp_path).search_bar.history() == ["lasagne"]
 
 
-def test_dropped_picture_file_becomes_the_query(
+def test_dropped_pictures_become_terms_of_the_query(
     qtbot: QtBot, window: MainWindow, library: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A picture file dropped on the window searches by it (it comes first, as itself), and so
-    does one chosen with File → Search by image…; removing the chip goes back to the words in
-    the search field, and typing replaces the picture."""
+    """A picture file dropped on the window becomes a chip and the query (it comes first, as
+    itself); File → Search by image… and more drops add more pictures; words typed join them;
+    removing the chips goes back to the words alone."""
     photo = library / "photos" / "photo005.jpg"
-    chip = window.search_bar.chip
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         assert drop(window, photo)
-    assert chip.isVisible()
-    assert chip.name.text() == "photo005.jpg"
+    assert chip_names(window) == ["photo005.jpg"]
     assert result_paths(window)[0] == str(photo)
     assert {Path(p).suffix for p in result_paths(window)} == {".jpg"}  # pictures only
-
-    qtbot.mouseClick(chip.close_button, Qt.MouseButton.LeftButton)
-    assert not chip.isVisible()
-    assert window.searcher.image is None
-    assert window.results_model.rowCount() == 0
-    assert "Type what you are looking for" in window.empty_label.text()
 
     monkeypatch.setattr(
         QFileDialog, "getOpenFileName", lambda *_args: (str(library / "photos/photo003.jpg"), "")
     )
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         menu_action(window, "Search by &image…").trigger()
-    assert chip.name.text() == "photo003.jpg"
-    assert Path(result_paths(window)[0]).name == "photo003.jpg"
+    assert chip_names(window) == ["photo005.jpg", "photo003.jpg"]
+    assert {Path(p).name for p in result_paths(window)[:2]} == {"photo005.jpg", "photo003.jpg"}
 
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        assert drop(window, library / "photos" / "photo001.jpg")
-    assert chip.isVisible()
-    qtbot.keyClicks(window.search_bar.edit, "mountain trail")
-    assert not chip.isVisible()
-    qtbot.waitUntil(
-        lambda: (
-            bool(result_paths(window)) and Path(result_paths(window)[0]).name == "mountain-hike.md"
-        ),
-        timeout=WAIT_MS,
-    )
-    assert window.searcher.image is None
+        qtbot.keyClicks(window.search_bar.edit, "mountain trail")
+    assert [t.kind for t in window.search_bar.query().terms] == ["text", "image", "image"]
+    assert {Path(p).suffix for p in result_paths(window)} == {".jpg"}  # mixed: pictures only
+
+    for chip in window.search_bar.chips.chips():
+        with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+            qtbot.mouseClick(chip.close_button, Qt.MouseButton.LeftButton)
+    assert chip_names(window) == [] and not window.search_bar.chips.isVisible()
+    assert Path(result_paths(window)[0]).name == "mountain-hike.md"
+    window.search_bar.edit.clear()
+    qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+    assert window.results_model.rowCount() == 0
+    assert "Type what you are looking for" in window.empty_label.text()
+
+
+def test_chip_sign_and_weight_steer_the_query(
+    qtbot: QtBot, window: MainWindow, library: Path
+) -> None:
+    """+ keeps the typed words as a chip; a chip's +/− toggle and weight slider change the
+    query's terms, and each change searches again."""
+    bar = window.search_bar
+    qtbot.keyClicks(bar.edit, "lasagne")
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        qtbot.mouseClick(bar.add_button, Qt.MouseButton.LeftButton)
+    assert chip_names(window) == ["lasagne"] and bar.edit.text() == ""
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        assert drop(window, library / "photos" / "photo002.jpg")
+    words, picture = bar.chips.chips()
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        qtbot.mouseClick(picture.sign, Qt.MouseButton.LeftButton)
+    assert picture.sign.text() == "−"
+    assert [t.weight for t in bar.query().terms] == [1.0, -1.0]
+    assert Path(result_paths(window)[-1]).name == "photo002.jpg"  # pushed to the end
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        words.weight.setValue(25)
+    assert [t.weight for t in bar.query().terms] == [2.5, -1.0]
+    assert "2.5×" in words.toolTip()
+    qtbot.mouseClick(words.close_button, Qt.MouseButton.LeftButton)
+    assert bar.query().is_empty  # only a term to avoid is left: nothing to look for
+    assert "Type what you are looking for" in window.empty_label.text()
+
+
+def test_weak_matches_hide_behind_the_cut_off(
+    qtbot: QtBot, window: MainWindow, library: Path
+) -> None:
+    """A good match shows alone; a query nothing fits says "No good matches" with the closest
+    few below a divider; Show weaker matches brings the rest back."""
+    page = window.results_stack
+    page.show_weaker.setChecked(False)
+    search_for(qtbot, window, "how to make lasagne")
+    assert result_paths(window) == [str(library / "notes" / "lasagne-recipe.md")]
+    assert "1 good match" in page.summary.text() and "weaker hidden" in page.summary.text()
+    assert page.divider.isHidden()
+
+    search_for(qtbot, window, "zqxv blorft wmpk")
+    assert "No good matches" in page.summary.text()
+    assert 0 < window.results_model.rowCount() <= 6 and not page.divider.isHidden()
+    qtbot.mouseClick(page.show_weaker, Qt.MouseButton.LeftButton)
+    assert window.results_model.rowCount() == 11 and page.divider.isHidden()
+    assert "0 good matches, 11 weaker" in page.summary.text()
 
 
 def test_pasted_picture_becomes_the_query(qtbot: QtBot, window: MainWindow, library: Path) -> None:
@@ -156,31 +199,28 @@ def test_pasted_picture_becomes_the_query(qtbot: QtBot, window: MainWindow, libr
     # Ctrl+V reaches the paste handler inside an event filter, where an exception in it takes
     # the whole process down instead of failing this test; so read the clipboard once here.
     read_mime(QGuiApplication.clipboard().mimeData())
-    chip = window.search_bar.chip
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    assert chip.isVisible()
-    assert chip.name.text() == "Pasted image"
+    assert chip_names(window) == ["Pasted image"]
     assert window.search_bar.edit.text() == ""  # the picture was not pasted as text
     assert result_paths(window)[0] == str(other)
-
+    (chip,) = window.search_bar.chips.chips()
     qtbot.mouseClick(chip.close_button, Qt.MouseButton.LeftButton)
-    assert not chip.isVisible()
-    assert window.searcher.image is None
+    assert chip_names(window) == []
 
     # A picture dragged from a browser carries the image data, not a file.
     mime = QMimeData()
     mime.setImageData(QImage(str(other)))
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         QApplication.sendEvent(window, drop_event(window, mime))
-    assert chip.name.text() == "Pasted image"
+    assert chip_names(window) == ["Pasted image"]
     assert result_paths(window)[0] == str(other)
 
 
 def test_selected_result_shows_in_preview(qtbot: QtBot, window: MainWindow, library: Path) -> None:
     """Selecting a picture shows its name, size and the picture itself; Copy path copies it;
     More like this searches by it and leaves it out of the results."""
-    window.search_bar.kind.setCurrentIndex(1)  # Images
+    window.search_bar.filter_bar.kind.setCurrentIndex(1)  # Images
     search_for(qtbot, window, "a colourful drawing")
     view, model, preview = window.results_view, window.results_model, window.preview
     first = model.index(0)
@@ -208,8 +248,7 @@ def test_selected_result_shows_in_preview(qtbot: QtBot, window: MainWindow, libr
     assert QGuiApplication.clipboard().text() == selected.path
 
     qtbot.mouseClick(preview.similar_button, Qt.MouseButton.LeftButton)
-    assert window.search_bar.chip.isVisible()
-    assert window.search_bar.chip.name.text() == f"Like {Path(selected.path).name}"
+    assert chip_names(window) == [f"Like {Path(selected.path).name}"]
     qtbot.waitUntil(lambda: selected.path not in result_paths(window), timeout=WAIT_MS)
     assert len(result_paths(window)) == 7  # every other picture
     assert preview.hit() is None  # the selection is not among the results
@@ -219,7 +258,7 @@ def test_document_result_previews_its_passage(
     qtbot: QtBot, window: MainWindow, library: Path
 ) -> None:
     """A document hit shows as a card in the grid and its matching passage in the preview."""
-    window.search_bar.kind.setCurrentIndex(2)  # Documents
+    window.search_bar.filter_bar.kind.setCurrentIndex(2)  # Documents
     search_for(qtbot, window, "camping by a lake")
     view, model, preview = window.results_view, window.results_model, window.preview
     assert Path(result_paths(window)[0]).name == "mountain-hike.md"
@@ -254,7 +293,7 @@ def test_context_menu_copies_the_path_and_finds_more_like_it(
     qtbot: QtBot, window: MainWindow, library: Path
 ) -> None:
     """Right-clicking a result offers More like this, Open, Show in folder and Copy path."""
-    window.search_bar.kind.setCurrentIndex(1)
+    window.search_bar.filter_bar.kind.setCurrentIndex(1)
     search_for(qtbot, window, "shapes")
     hit = window.results_model.hit(2)
     menu = open_context_menu(window, 2)
@@ -270,7 +309,7 @@ def test_context_menu_copies_the_path_and_finds_more_like_it(
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         choose(open_context_menu(window, 2), "More like this")
     assert hit.path not in result_paths(window)
-    assert window.search_bar.chip.name.text() == f"Like {Path(hit.path).name}"
+    assert chip_names(window) == [f"Like {Path(hit.path).name}"]
 
 
 @offscreen_popups
@@ -325,7 +364,7 @@ def test_kind_and_folder_filters_change_the_results(
     assert kinds() == {"image", "document"}
     assert window.results_model.rowCount() == 11
 
-    bar = window.search_bar
+    bar = window.search_bar.filter_bar
     assert [bar.kind.itemText(i) for i in range(bar.kind.count())] == [
         "All",
         "Images",
@@ -390,7 +429,7 @@ def test_ctrl_wheel_zooms_and_thumbnails_load_lazily(
 ) -> None:
     """Thumbnails replace the placeholders as they load; Ctrl+wheel zooms the grid (within its
     limits, remembered across restarts); a plain wheel does not zoom."""
-    window.search_bar.kind.setCurrentIndex(1)
+    window.search_bar.filter_bar.kind.setCurrentIndex(1)
     search_for(qtbot, window, "a photo")
     view, model = window.results_view, window.results_model
     size = view.zoom()

@@ -8,6 +8,7 @@ from imagegen import save_scene, scene
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
+from desktop_app.core.filters import Filters
 
 DOCUMENTS = {
     "recipe.md": "# Lasagne\nLayer pasta sheets with tomato sauce, minced beef and cheese.\n"
@@ -80,9 +81,8 @@ def test_merged_results_carry_kind_rank_and_metadata(engine: Engine, library: Pa
     assert image.taken_at is not None
 
 
-def test_min_score_and_k(engine: Engine, library: Path) -> None:
+def test_k_and_empty_queries(engine: Engine, library: Path) -> None:
     assert len(engine.search("anything", k=5, kinds=("image",))) == 5
-    assert engine.search("anything", k=5, kinds=("image",), min_score=1.01) == []
     assert engine.search("   ") == []
 
 
@@ -146,10 +146,12 @@ def test_folder_filter_returns_top_k_of_the_subset(engine: Engine, tmp_path: Pat
     engine.add_root(big)
     engine.add_root(small)
     run_index(engine)
-    hits = engine.search_image(big / "b00.jpg", k=3, folders=[str(small)])
+    hits = engine.search_image(big / "b00.jpg", k=3, filters=Filters(folders=(str(small),)))
     assert len(hits) == 3 and all(Path(h.path).parent == small for h in hits)
     everything = engine.search_image(big / "b00.jpg", k=100)
     expected = [h.path for h in everything if Path(h.path).parent == small][:3]
     assert [h.path for h in hits] == expected
-    docs_only = engine.search("anything", k=5, folders=[str(small)], kinds=("image",))
+    docs_only = engine.search(
+        "anything", k=5, filters=Filters(folders=(str(small),)), kinds=("image",)
+    )
     assert {Path(h.path).parent for h in docs_only} == {small}

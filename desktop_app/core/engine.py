@@ -9,27 +9,33 @@ meant to run in one worker at a time.
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from desktop_app.core import models, paths
+from desktop_app.core import models, paths, relevance
+from desktop_app.core import query as query_terms
 from desktop_app.core.decoding import DecodeError, decode_image
-from desktop_app.core.encoders.base import ImageTextEncoder
+from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder, normalise
 from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
 from desktop_app.core.errors import KnownError, NotIndexedError
+from desktop_app.core.filters import Filters
 from desktop_app.core.indexer import run_index
 from desktop_app.core.library import Library
 from desktop_app.core.progress import Control, Progress
-from desktop_app.core.search import Hit, merge, rank
+from desktop_app.core.query import Query, Term
+from desktop_app.core.search import Calibrate, Hit, merge, rank
 from desktop_app.core.settings import Settings
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root, VectorSet
 from desktop_app.core.thumbnails import thumbnail
 from desktop_app.core.watcher import FolderWatcher
 
 KINDS = (IMAGE, DOCUMENT)
+# CLIP's trained logit scale, for encoders that do not report their own.
+DEFAULT_LOGIT_SCALE = 100.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ class Engine:
         self._clip: ImageTextEncoder | None = None
         self._text: SentenceTransformerEncoder | None = None
         self._model_lock = threading.Lock()
+        self._neutral: dict[tuple[str, str], np.ndarray] = {}
 
     def close(self) -> None:
         self.library.close()
@@ -255,39 +262,91 @@ class Engine:
         k: int = 20,
         *,
         kinds: tuple[str, ...] = KINDS,
-        folders: Sequence[str] | None = None,
-        min_score: float | None = None,
+        filters: Filters | None = None,
     ) -> list[Hit]:
-        """Pictures (CLIP) and documents (MiniLM) for a description, merged by relevance.
-
-        ``folders`` limits the results to those library folders; ``min_score`` is a cosine floor.
-        """
-        if not text.strip():
-            return []
-        lists = []
-        if IMAGE in kinds and (vset := self.library.searchable_set(IMAGE)):
-            query = self.clip().embed_texts([text])[0]
-            lists.append(self._rank(vset, query, k, "text->image", folders, min_score))
-        if DOCUMENT in kinds and (vset := self.library.searchable_set(DOCUMENT)):
-            query = self.text_model().embed_texts([text])[0]
-            lists.append(self._rank(vset, query, k, "text->document", folders, min_score))
-        return merge(lists, k)
+        """Pictures (CLIP) and documents (MiniLM) for a description, merged by relevance."""
+        return self.query(Query((query_terms.text(text),)), k, kinds=kinds, filters=filters)
 
     def search_image(
         self,
         image: str | os.PathLike[str] | bytes,
         k: int = 20,
         *,
-        folders: Sequence[str] | None = None,
-        min_score: float | None = None,
+        filters: Filters | None = None,
     ) -> list[Hit]:
         """Pictures like a given one: a file anywhere, or raw bytes (dropped or pasted)."""
-        if isinstance(image, bytes):
-            data, label = image, "the pasted image"
+        return self.query(Query((query_terms.image(image),)), k, filters=filters)
+
+    def similar(
+        self, target: int | str | os.PathLike[str], k: int = 20, *, filters: Filters | None = None
+    ) -> list[Hit]:
+        """More like an indexed file, from its stored vector (no re-embedding); excludes it."""
+        record = self.file(target)
+        return self.query(Query((query_terms.indexed_file(record.id),)), k, filters=filters)
+
+    def query(
+        self,
+        query: Query,
+        k: int = 20,
+        *,
+        kinds: tuple[str, ...] = KINDS,
+        filters: Filters | None = None,
+    ) -> list[Hit]:
+        """The best ``k`` files for a query of weighted terms (see :mod:`query`), each with a
+        calibrated relevance (see :mod:`relevance`), under ``filters``.
+
+        Pictures are searched when every term can be put in CLIP's space (words, pictures,
+        indexed pictures); documents when every term is words or an indexed document. Indexed
+        files used as terms are left out of the results. Files in folders that are offline
+        (an unplugged drive) are hidden until the folder is back.
+        """
+        if query.is_empty:
+            return []
+        filters = filters or Filters()
+        terms = query.effective
+        exclude = frozenset(int(t.value) for t in terms if t.kind == "file" and t.weight > 0)
+        lists = []
+        for modality in KINDS:
+            if modality not in kinds or not filters.allows_kind(modality):
+                continue
+            vset = self.library.searchable_set(modality)
+            if vset is None:
+                continue
+            embedded = [self._embed_term(t, modality, vset) for t in terms]
+            vectors = [v for v in embedded if v is not None]
+            if len(vectors) < len(terms):
+                continue
+            weights = np.array([t.weight for t in terms], dtype=np.float32)
+            combined = normalise(weights @ np.stack(vectors))
+            calibrate = self._calibration(query, modality, vset, combined)
+            lists.append(self._rank(vset, combined, k, calibrate, filters, exclude))
+        return merge(lists, k)
+
+    def _embed_term(self, term: Term, modality: str, vset: VectorSet) -> np.ndarray | None:
+        """The term's unit vector in ``modality``'s space; None if it has no place there."""
+        if term.kind == "text":
+            model = self.clip() if modality == IMAGE else self.text_model()
+            return model.embed_texts([str(term.value)])[0]
+        if term.kind == "image":
+            if modality != IMAGE:
+                return None
+            return self.clip().embed_images([self._read_picture(term.value)])[0]
+        record = self.file(int(term.value))
+        if record.kind != modality:
+            return None
+        stored = self.library.reader().vectors_of_file(vset.id, record.id)
+        if not stored:
+            raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
+        return normalise(np.mean(stored, axis=0))
+
+    @staticmethod
+    def _read_picture(source: str | bytes | int) -> Image.Image:
+        if isinstance(source, bytes):
+            data, label = source, "the pasted image"
         else:
-            label = paths.display(os.fspath(image))
+            label = paths.display(str(source))
             try:
-                with open(image, "rb") as handle:
+                with open(source, "rb") as handle:
                     data = handle.read()
             except OSError as err:
                 raise KnownError(f"Cannot read {label}: {err.strerror or err}.") from None
@@ -295,55 +354,55 @@ class Engine:
             picture, _ = decode_image(data)
         except DecodeError as err:
             raise KnownError(f"Cannot search by {label}: {err}.") from None
-        vset = self.library.searchable_set(IMAGE)
-        if vset is None:
-            return []
-        query = self.clip().embed_images([picture])[0]
-        return self._rank(vset, query, k, "image->image", folders, min_score)
+        return picture
 
-    def similar(
-        self,
-        target: int | str | os.PathLike[str],
-        k: int = 20,
-        *,
-        folders: Sequence[str] | None = None,
-    ) -> list[Hit]:
-        """More like an indexed file, from its stored vector (no re-embedding); excludes it."""
-        record = self.file(target)
-        modality = IMAGE if record.kind == IMAGE else DOCUMENT
-        vset = self.library.searchable_set(modality)
-        vectors = self.library.reader().vectors_of_file(vset.id, record.id) if vset else []
-        if vset is None or not vectors:
-            raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
-        query = np.mean(vectors, axis=0)
-        comparison = "image->image" if modality == IMAGE else "document->document"
-        return self._rank(vset, query, k, comparison, folders, None, exclude_file=record.id)
+    def _calibration(
+        self, query: Query, modality: str, vset: VectorSet, combined: np.ndarray
+    ) -> Calibrate:
+        """How this query's cosines become relevances; see :mod:`relevance`."""
+        if query.words_only:
+            model = self.clip() if modality == IMAGE else self.text_model()
+            neutral = self._neutral_vectors(model, modality)
+            scale = float(getattr(model, "logit_scale", DEFAULT_LOGIT_SCALE))
+            return lambda scores, hits: relevance.against_neutral(scores, hits, neutral, scale)
+        sample = self.library.index_for(vset).sample()
+        return lambda scores, _: relevance.against_library(scores, combined, sample)
+
+    def _neutral_vectors(self, model: TextEncoder, modality: str) -> np.ndarray:
+        key = (modality, model.model_id)
+        if key not in self._neutral:
+            self._neutral[key] = model.embed_texts(list(relevance.NEUTRAL_PROMPTS[modality]))
+        return self._neutral[key]
 
     def _rank(
         self,
         vset: VectorSet,
         query: np.ndarray,
         k: int,
-        comparison: str,
-        folders: Sequence[str] | None,
-        min_score: float | None,
-        exclude_file: int | None = None,
+        calibrate: Calibrate,
+        filters: Filters,
+        exclude: frozenset[int],
     ) -> list[Hit]:
         reader = self.library.reader()
-        root_ids = None
-        if folders is not None:
-            wanted = {os.path.abspath(f) for f in folders}
-            root_ids = {r.id for r in reader.roots() if r.path in wanted}
+        condition, params = filters.where()
+        roots = reader.roots()
+        online = [r.id for r in roots if os.path.isdir(r.path)]
+        if len(online) < len(roots):  # hide what is on an unplugged drive until it is back
+            condition += f" AND f.root_id IN ({','.join('?' * len(online)) or 'NULL'})"
+            params = params + online
+        allowed = None
+        if condition != "1":
+            allowed = reader.labels_matching(vset.id, condition, params)
         return rank(
             reader,
             vset.id,
             self.library.index_for(vset),
             query,
             k,
-            comparison,
-            min_score=min_score,
-            exclude_file=exclude_file,
-            root_ids=root_ids,
+            calibrate,
+            allowed=allowed,
+            exclude_files=exclude,
+            chunks_per_file=1 if vset.modality == IMAGE else 4,
         )
 
     # -- files, thumbnails, status -----------------------------------------------------------
@@ -367,6 +426,10 @@ class Engine:
             return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)
         except DecodeError as err:
             raise KnownError(f"No thumbnail for {paths.display(record.path)}: {err}.") from None
+
+    def cameras(self) -> list[str]:
+        """The cameras named in the library's pictures, for a camera filter to offer."""
+        return self.library.reader().cameras()
 
     def errors(self) -> list[FileRecord]:
         return self.library.reader().failed_files()

@@ -1,11 +1,11 @@
 """Ranking the library against a query vector, and turning labels back into files.
 
-CLIP's text→image cosines and MiniLM's text→text cosines live on different scales (about
-0.1–0.35 against 0.0–0.8), so a merged list ranks by ``relevance``: each modality's cosine
-mapped linearly from its typical "unrelated" level to its typical "strong match" level and
-clipped to [0, 1]. The raw cosine stays available as ``score``.
+The nearest neighbours are found by cosine similarity (``score``); each hit then gets a
+calibrated ``relevance`` in [0, 1] (see :mod:`relevance`) that is comparable across queries and
+across modalities, so pictures (CLIP) and documents (MiniLM) merge into one list by relevance.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -13,13 +13,8 @@ import numpy as np
 from desktop_app.core.store import DOCUMENT, FileRecord, Store
 from desktop_app.core.vector_index import VectorIndex
 
-# (unrelated, strong match) cosine levels per kind of comparison.
-SCORE_RANGES: dict[str, tuple[float, float]] = {
-    "text->image": (0.10, 0.35),
-    "image->image": (0.50, 1.00),
-    "text->document": (0.00, 0.80),
-    "document->document": (0.30, 1.00),
-}
+# (scores, hit vectors) -> relevances, for one query.
+Calibrate = Callable[[np.ndarray, np.ndarray], np.ndarray]
 _OVERFETCH = 10  # labels that vanish between the ANN answer and the metadata lookup
 _SNIPPET_CHARS = 240
 
@@ -42,56 +37,54 @@ class Hit:
     snippet: str | None = None
 
 
-def relevance(score: float, comparison: str) -> float:
-    low, high = SCORE_RANGES[comparison]
-    return float(min(1.0, max(0.0, (score - low) / (high - low))))
-
-
 def rank(
     store: Store,
     set_id: int,
     index: VectorIndex,
     query: np.ndarray,
     k: int,
-    comparison: str,
+    calibrate: Calibrate,
     *,
-    min_score: float | None = None,
-    exclude_file: int | None = None,
-    root_ids: set[int] | None = None,
+    allowed: set[int] | None = None,
+    exclude_files: frozenset[int] = frozenset(),
+    chunks_per_file: int = 1,
 ) -> list[Hit]:
-    """The best ``k`` files (one hit per file: a document's best chunk) for ``query``.
+    """The best ``k`` files (one hit per file: a document's best chunk) for ``query``, most
+    relevant first.
 
-    ``root_ids`` keeps files under those library folders only. The filter applies inside the
-    search: the nearest neighbours are fetched in growing rounds until ``k`` files pass it or
-    the index is exhausted, so a narrow filter still returns the true top ``k`` of its subset.
+    ``allowed`` (labels that pass the filters) applies inside the search: the nearest allowed
+    neighbours are fetched in growing rounds until ``k`` files are found or the index is
+    exhausted, so a narrow filter still returns the true top ``k`` of its subset. Documents
+    have several chunks (``chunks_per_file`` is the first round's guess).
     """
-    per_file = 1 if comparison.endswith("image") else 4  # documents have several chunks
-    wanted = k * per_file + _OVERFETCH
+    wanted = k * chunks_per_file + _OVERFETCH
     while True:
-        found = index.search(query, wanted)
+        if allowed is None:
+            found = index.search(query, wanted)
+        else:
+            found = index.search_among(query, wanted, allowed)
         located = store.resolve_labels(set_id, [label for label, _ in found])
-        best: dict[int, tuple[float, int | None, int | None]] = {}
+        best: dict[int, tuple[float, int, int | None, int | None]] = {}
         for label, score in found:
-            if label not in located or (min_score is not None and score < min_score):
+            if label not in located:
                 continue
-            file_id, root_id, start, end = located[label]
-            if root_ids is not None and root_id not in root_ids:
-                continue
-            if file_id != exclude_file and file_id not in best:
-                best[file_id] = (score, start, end)
-        below_floor = min_score is not None and bool(found) and found[-1][1] < min_score
-        if len(best) >= k or len(found) < wanted or below_floor:
+            file_id, _, start, end = located[label]
+            if file_id not in exclude_files and file_id not in best:
+                best[file_id] = (score, label, start, end)
+        if len(best) >= k or len(found) < wanted:
             break
         wanted *= 2
     top = sorted(best.items(), key=lambda item: -item[1][0])[:k]
+    if not top:
+        return []
+    scores = np.array([score for _, (score, _, _, _) in top], dtype=np.float32)
+    relevances = calibrate(scores, index.vectors([label for _, (_, label, _, _) in top]))
     records = store.files([fid for fid, _ in top])
     hits: list[Hit] = []
-    for fid, (score, start, end) in top:
-        rec = records.get(fid)
-        if rec is None:
-            continue
-        hits.append(_hit(rec, score, relevance(score, comparison), len(hits) + 1, start, end))
-    return hits
+    for (fid, (score, _, start, end)), rel in zip(top, relevances, strict=True):
+        if (rec := records.get(fid)) is not None:
+            hits.append(_hit(rec, score, float(rel), 0, start, end))
+    return merge([hits], k)
 
 
 def _hit(
@@ -128,6 +121,8 @@ def _snippet(path: str, start: int | None, end: int | None) -> str | None:
 
 
 def merge(lists: list[list[Hit]], k: int) -> list[Hit]:
-    """One list across modalities, by relevance, re-ranked from 1."""
-    ordered = sorted((h for hits in lists for h in hits), key=lambda h: -h.relevance)[:k]
+    """One list across modalities, by relevance, re-ranked from 1. Relevance saturates near 1
+    for strong matches, so ties (to three decimals) go to the closer cosine."""
+    everything = (h for hits in lists for h in hits)
+    ordered = sorted(everything, key=lambda h: (-round(h.relevance, 3), -h.score))[:k]
     return [replace(h, rank=i) for i, h in enumerate(ordered, start=1)]

@@ -481,3 +481,20 @@ class Store:
             "SELECT root_id, status, COUNT(*) AS n FROM files GROUP BY root_id, status"
         )
         return {(r["root_id"], r["status"]): r["n"] for r in rows}
+
+    def labels_matching(self, set_id: int, condition: str, params: list[Any]) -> set[int]:
+        """The labels of ``set_id`` whose file passes ``condition`` (SQL over ``files f``)."""
+        rows = self.db.conn.execute(
+            "SELECT v.label FROM vectors v JOIN files f ON f.id = v.file_id"
+            f" WHERE v.set_id = ? AND {condition}",
+            (set_id, *params),
+        )
+        return {r[0] for r in rows}
+
+    def cameras(self) -> list[str]:
+        """Every camera the library's pictures name, most pictures first."""
+        rows = self.db.conn.execute(
+            "SELECT camera FROM files WHERE camera IS NOT NULL AND camera != ''"
+            " GROUP BY camera ORDER BY COUNT(*) DESC, camera"
+        )
+        return [r[0] for r in rows]

@@ -17,6 +17,8 @@ import numpy as np
 
 # Below this many vectors a brute-force scan is both exact and about as fast as HNSW.
 EXACT_SEARCH_LIMIT = 5000
+# A filter that leaves at most this many vectors is scanned exactly (a few ms at 512-d).
+FILTERED_EXACT_LIMIT = 20000
 _M = 16
 _EF_CONSTRUCTION = 128
 _EF_SEARCH = 128
@@ -37,6 +39,7 @@ class VectorIndex:
         self._live: set[int] = set()
         self._dirty = False
         self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # (labels, vectors) cache
+        self._sample: np.ndarray | None = None  # see sample()
 
     def _new_index(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="cosine", dim=self.dim)
@@ -61,7 +64,7 @@ class VectorIndex:
             self._index = index
             # Deleted labels are in get_ids_list too; reconcile() narrows this to the live ones.
             self._live = ids
-            self._matrix = None
+            self._matrix = self._sample = None
         return True
 
     def save(self) -> None:
@@ -103,7 +106,7 @@ class VectorIndex:
                     continue
                 self._dirty = True
             self._live = wanted
-            self._matrix = None
+            self._matrix = self._sample = None
         return len(missing), len(extra)
 
     # -- changes -----------------------------------------------------------------------------
@@ -120,7 +123,7 @@ class VectorIndex:
             self._index.add_items(data, labels)
             self._live.update(labels)
             self._dirty = True
-            self._matrix = None
+            self._matrix = self._sample = None
 
     def remove(self, labels: Iterable[int]) -> None:
         with self._lock:
@@ -129,7 +132,7 @@ class VectorIndex:
                     self._index.mark_deleted(label)
                     self._live.discard(label)
                     self._dirty = True
-                    self._matrix = None
+                    self._matrix = self._sample = None
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -166,3 +169,50 @@ class VectorIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(labels[i]), float(scores[i])) for i in top]
+
+    # -- filtered search and calibration support ---------------------------------------------
+
+    def search_among(self, query: np.ndarray, k: int, allowed: set[int]) -> list[tuple[int, float]]:
+        """Top-``k`` among ``allowed`` labels only, so a filter never leaves too few results.
+
+        A small allowed set is scanned exactly; a large one uses HNSW with hnswlib's filter
+        callback, which keeps walking the graph until ``k`` allowed labels are found.
+        """
+        with self._lock:
+            allowed = allowed & self._live
+        if not allowed or k <= 0:
+            return []
+        k = min(k, len(allowed))
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        if len(allowed) <= FILTERED_EXACT_LIMIT:
+            labels = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+            scores = self.vectors(labels.tolist()) @ (q[0] / max(float(np.linalg.norm(q)), 1e-12))
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return [(int(labels[i]), float(scores[i])) for i in top]
+        with self._lock:
+            self._index.set_ef(max(_EF_SEARCH, k))
+            found, distances = self._index.knn_query(
+                q, k=k, num_threads=1, filter=allowed.__contains__
+            )
+        return [(int(lb), 1.0 - float(d)) for lb, d in zip(found[0], distances[0], strict=True)]
+
+    def vectors(self, labels: list[int]) -> np.ndarray:
+        """The stored (unit-length) vectors of ``labels``, in that order."""
+        if not labels:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._index.get_items(labels), dtype=np.float32)
+
+    def sample(self, n: int = 1024) -> np.ndarray:
+        """Up to ``n`` vectors spread over the index (fixed seed): the library's score
+        distribution for relevance calibration. Cached until the index changes."""
+        with self._lock:
+            if self._sample is not None and len(self._sample) == min(n, len(self._live)):
+                return self._sample
+            live = sorted(self._live)
+        chosen = np.random.default_rng(0).permutation(live)[:n].tolist() if live else []
+        vectors = self.vectors([int(x) for x in chosen])
+        with self._lock:
+            self._sample = vectors
+        return vectors

@@ -5,7 +5,6 @@ when folders change, and when the watcher sees changes), searches on the thread 
 answer to a query that is no longer current is dropped), and model downloads.
 """
 
-import os
 import time
 
 from PySide6.QtCore import (
@@ -32,7 +31,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -53,7 +51,8 @@ from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.model_setup import DOWNLOAD, IMPORT, ModelSetup
 from desktop_app.gui.preview import PreviewPane, open_file, show_in_folder
 from desktop_app.gui.query import Searcher
-from desktop_app.gui.results import HitRole, ResultsModel, ResultsView
+from desktop_app.gui.results import HitRole, ResultsModel
+from desktop_app.gui.results_page import ResultsPage
 from desktop_app.gui.search_bar import SearchBar
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.tasks import GeneratorTask
@@ -92,14 +91,11 @@ class MainWindow(QMainWindow):
         self.search_bar = SearchBar()
         self.banner = Banner()
         self.library_panel = LibraryPanel()
-        self.results_view = ResultsView()
-        self.results_view.setModel(self.results_model)
-        self.empty_label = QLabel()
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
-        self.results_stack = QStackedWidget()
-        self.results_stack.addWidget(self.empty_label)
-        self.results_stack.addWidget(self.results_view)
+        self.results_stack = ResultsPage(self.results_model)
+        self.results_view, self.empty_label = (
+            self.results_stack.view,
+            self.results_stack.empty_label,
+        )
         self.preview = PreviewPane(self.engine.thumbnail)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.library_panel)
@@ -123,8 +119,7 @@ class MainWindow(QMainWindow):
         self.zoom_slider = self.results_view.zoom_slider()
         self.statusBar().addPermanentWidget(self.zoom_slider)
         self._build_menus()
-        self.search_bar.text_query.connect(self._text_query)
-        self.search_bar.image_removed.connect(self._image_removed)
+        self.search_bar.query_changed.connect(self.refresh_results)
         self.search_bar.filters_changed.connect(self.refresh_results)
         self.search_bar.edit.installEventFilter(self)
         self.library_panel.add_requested.connect(self.choose_folder)
@@ -174,6 +169,9 @@ class MainWindow(QMainWindow):
         self.search_bar.set_history(
             [str(item) for item in history] if isinstance(history, list) else []
         )
+        self.results_stack.show_weaker.setChecked(
+            self.settings.value("results/show_weaker", False, type=bool) is True
+        )
         zoom = self.settings.value("results/zoom")
         if zoom is not None:
             self.results_view.set_zoom(int(zoom))
@@ -193,6 +191,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("search/history", self.search_bar.history())
         self.settings.setValue("results/zoom", self.results_view.zoom())
+        self.settings.setValue("results/show_weaker", self.results_stack.show_weaker.isChecked())
         self.settings.sync()
         self.shutdown()
         super().closeEvent(event)
@@ -224,6 +223,7 @@ class MainWindow(QMainWindow):
         )
         self.library_panel.update_state(roots, modes, self.engine.errors())
         self.search_bar.set_folders([r.path for r in roots])
+        self.search_bar.filter_bar.set_cameras(self.engine.cameras())
         self.pages.setCurrentIndex(1 if roots else 0)
         self.search_bar.setVisible(bool(roots))
         self._show_empty_state()
@@ -322,30 +322,15 @@ class MainWindow(QMainWindow):
 
     # -- searching -----------------------------------------------------------------------------
 
-    def _text_query(self, _text: str) -> None:
-        self.searcher.use_text()
-        self.refresh_results()
-
-    def _image_removed(self) -> None:
-        self.searcher.use_text()
-        self.refresh_results()
-
     def search_by_image(self, source: str | bytes, image: QImage | None = None) -> None:
-        """Search for pictures like a file or image bytes (dropped, pasted or chosen)."""
-        self.searcher.use_image(source)
+        """Add a picture (a file, or image bytes dropped or pasted) to the query."""
         if image is None:
             image = QImage(source) if isinstance(source, str) else QImage.fromData(source)
-        name = os.path.basename(source) if isinstance(source, str) else "Pasted image"
-        self.search_bar.show_image(image, name)
-        self.refresh_results()
+        self.search_bar.add_image(source, image)
 
     def more_like_this(self, hit: Hit) -> None:
-        self.searcher.use_similar(hit)
         thumb = self.thumbnails.get(hit)
-        self.search_bar.show_image(
-            thumb.toImage() if thumb else QImage(hit.path), f"Like {os.path.basename(hit.path)}"
-        )
-        self.refresh_results()
+        self.search_bar.like_only(hit, thumb.toImage() if thumb else QImage(hit.path))
 
     def choose_query_image(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
@@ -356,14 +341,15 @@ class MainWindow(QMainWindow):
     def refresh_results(self) -> None:
         """Run the current query again (new filters, or new files committed)."""
         bar = self.search_bar
-        if not self.searcher.run(bar.text(), bar.kinds(), bar.folders()):
+        if not self.searcher.run(bar.query(), bar.kinds(), bar.filters()):
             self.results_model.set_hits([])
             self._show_empty_state()
 
     def _results(self, hits: list[Hit]) -> None:
         selected = self.preview.hit()
-        self.results_model.set_hits(hits)
-        self._show_empty_state()
+        self.results_stack.show_hits(hits)
+        if not hits:
+            self._show_empty_state()
         if selected is not None:
             for row, hit in enumerate(hits):
                 if hit.file_id == selected.file_id:
@@ -372,19 +358,12 @@ class MainWindow(QMainWindow):
         self.preview.show_hit(None)
 
     def _show_empty_state(self) -> None:
-        if self.results_model.rowCount() > 0:
-            self.results_stack.setCurrentIndex(1)
-            return
-        status_roots = self.library_panel.roots.rowCount()
-        searching = self.searcher.has_query(self.search_bar.text())
-        if not status_roots:
-            text = "Library is empty. Add a folder to start."
-        elif searching:
-            text = "No matches. Try other words, or another folder or kind filter."
-        else:
-            text = "Type what you are looking for, or drop a photo here."
-        self.empty_label.setText(f"<span style='font-size:15px'>{text}</span>")
-        self.results_stack.setCurrentIndex(0)
+        """The hint for an empty library or an empty query; otherwise the results page shows
+        the answer (or says there is none)."""
+        if not self.library_panel.roots.rowCount():
+            self.results_stack.show_hint("Library is empty. Add a folder to start.")
+        elif not self.search_bar.has_query():
+            self.results_stack.show_hint("Type what you are looking for, or drop a photo here.")
 
     def _selected(self) -> None:
         index = self.results_view.currentIndex()

@@ -1,14 +1,14 @@
-"""The current query (words, a picture, or "more like" a hit), run off the UI thread.
+"""The current query (words, pictures, "more like" a hit, filters), run off the UI thread.
 
 Each run gets a number; an answer that arrives after a newer query was started is dropped, so
 fast typing never shows stale results.
 """
 
-from collections.abc import Callable, Sequence
-
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.engine import Engine
+from desktop_app.core.filters import Filters
+from desktop_app.core.query import Query
 from desktop_app.core.search import Hit
 from desktop_app.gui.tasks import run_async
 
@@ -23,38 +23,15 @@ class Searcher(QObject):
         super().__init__(parent)
         self._engine = engine
         self._query_id = 0
-        self.image: str | bytes | None = None
-        self.similar: Hit | None = None
 
-    def use_text(self) -> None:
-        self.image = self.similar = None
-
-    def use_image(self, source: str | bytes) -> None:
-        self.image, self.similar = source, None
-
-    def use_similar(self, hit: Hit) -> None:
-        self.image, self.similar = None, hit
-
-    def has_query(self, text: str) -> bool:
-        return bool(text or self.image is not None or self.similar is not None)
-
-    def run(self, text: str, kinds: tuple[str, ...], folders: Sequence[str] | None) -> bool:
+    def run(self, query: Query, kinds: tuple[str, ...], filters: Filters) -> bool:
         """Start the query; False (and nothing started) when there is nothing to search."""
         self._query_id += 1
-        query_id, engine = self._query_id, self._engine
-        job: Callable[[], list[Hit]]
-        if self.similar is not None:
-            target = self.similar.file_id
-            job = lambda: engine.similar(target, RESULTS_K, folders=folders)  # noqa: E731
-        elif self.image is not None:
-            source = self.image
-            job = lambda: engine.search_image(source, RESULTS_K, folders=folders)  # noqa: E731
-        elif text:
-            job = lambda: engine.search(text, RESULTS_K, kinds=kinds, folders=folders)  # noqa: E731
-        else:
+        if query.is_empty:
             return False
+        query_id, engine = self._query_id, self._engine
         run_async(
-            job,
+            lambda: engine.query(query, RESULTS_K, kinds=kinds, filters=filters),
             lambda hits: self._answer(query_id, hits),
             lambda message: self._error(query_id, message),
         )

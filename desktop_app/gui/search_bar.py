@@ -1,91 +1,64 @@
-"""The search bar: type to search (debounced), Enter to force, history, an image chip.
+"""The search bar: words (debounced), extra terms as chips, history, and the filter bar.
 
 Typing emits a query 250 ms after the last key, so results follow the typing without a search
 per keystroke; the window discards answers to queries that are no longer current. Up and Down
-walk the history. An image query shows as a removable chip with its thumbnail.
+walk the history. Pictures (dropped, pasted, chosen, or *More like this*) and words moved out
+of the field with + become chips, each with a weight and a +/− toggle: the query is the words
+in the field plus every chip (see :mod:`desktop_app.core.query`).
 """
 
-from PySide6.QtCore import QEvent, QObject, QSize, QStringListModel, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+import os
+
+from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QCompleter,
-    QFrame,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
+from desktop_app.core import query
+from desktop_app.core.filters import Filters
+from desktop_app.core.search import Hit
+from desktop_app.gui.filter_bar import FilterBar
+from desktop_app.gui.term_chips import TermChips
+
 DEBOUNCE_MS = 250
 HISTORY_SIZE = 50
-KIND_CHOICES = (
-    ("All", ("image", "document")),
-    ("Images", ("image",)),
-    ("Documents", ("document",)),
-)
-
-
-class ImageChip(QFrame):
-    """The query picture, small, with a button to remove it."""
-
-    removed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setObjectName("imageChip")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 2, 2)
-        self.picture = QLabel()
-        self.picture.setFixedSize(QSize(28, 28))
-        self.name = QLabel()
-        self.close_button = QToolButton()
-        self.close_button.setText("✕")
-        self.close_button.setToolTip("Remove the image from the search")
-        self.close_button.setAutoRaise(True)
-        layout.addWidget(self.picture)
-        layout.addWidget(self.name)
-        layout.addWidget(self.close_button)
-        self.close_button.clicked.connect(self.removed)
-        self.hide()
-
-    def show_image(self, image: QImage, name: str) -> None:
-        small = image.scaled(
-            28, 28, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
-        self.picture.setPixmap(QPixmap.fromImage(small))
-        self.name.setText(name if len(name) <= 28 else name[:25] + "…")
-        self.setToolTip(name)
-        self.show()
 
 
 class SearchBar(QWidget):
-    text_query = Signal(str)
-    image_removed = Signal()
+    query_changed = Signal()
     filters_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.chip = ImageChip()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.chips = TermChips()
         self.edit = QLineEdit()
         self.edit.setPlaceholderText("Describe what you are looking for, or drop a photo here…")
         self.edit.setClearButtonEnabled(True)
         self.edit.setAccessibleName("Search")
-        self.kind = QComboBox()
-        for label, kinds in KIND_CHOICES:
-            self.kind.addItem(label, kinds)
-        self.kind.setToolTip("Kind of results")
-        self.folder = QComboBox()
-        self.folder.setToolTip("Search in one folder only")
-        self.folder.addItem("All folders", None)
-        layout.addWidget(self.chip)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(self.kind)
-        layout.addWidget(self.folder)
+        self.add_button = QToolButton()
+        self.add_button.setText("+")
+        self.add_button.setToolTip(
+            "Keep these words as a separate term (then add more words, or avoid them with −)"
+        )
+        self.filter_button = QToolButton()
+        self.filter_button.setCheckable(True)
+        self.filter_button.setToolTip("Show or hide the filters")
+        self.filter_bar = FilterBar()
+        row.addWidget(self.chips)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.add_button)
+        row.addWidget(self.filter_button)
+        outer.addLayout(row)
+        outer.addWidget(self.filter_bar)
         self._history: list[str] = []
         self._history_model = QStringListModel(self)
         self._history_pos = -1
@@ -96,37 +69,24 @@ class SearchBar(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self._emit)
+        self._timer.timeout.connect(self.query_changed)
         self.edit.textEdited.connect(self._typed)
         self.edit.returnPressed.connect(self.submit)
         self.edit.installEventFilter(self)
-        self.chip.removed.connect(self._chip_removed)
-        self.kind.currentIndexChanged.connect(self.filters_changed)
-        self.folder.currentIndexChanged.connect(self.filters_changed)
+        self.add_button.clicked.connect(self.keep_words)
+        self.chips.changed.connect(self._chips_changed)
+        self.filter_button.toggled.connect(self.filter_bar.setVisible)
+        self.filter_bar.changed.connect(self._filters_changed)
+        self._update_filter_button()
 
-    # -- filters -------------------------------------------------------------------------------
+    # -- the query ---------------------------------------------------------------------------
 
-    def kinds(self) -> tuple[str, ...]:
-        kinds: tuple[str, ...] = self.kind.currentData()
-        return kinds
+    def query(self) -> query.Query:
+        words = [query.text(self.text())] if self.text() else []
+        return query.Query(tuple(words + self.chips.terms()))
 
-    def folders(self) -> list[str] | None:
-        folder = self.folder.currentData()
-        return [folder] if folder else None
-
-    def set_folders(self, folders: list[str]) -> None:
-        current = self.folder.currentData()
-        self.folder.blockSignals(True)
-        self.folder.clear()
-        self.folder.addItem("All folders", None)
-        for path in folders:
-            self.folder.addItem(path.rstrip("/").rsplit("/", 1)[-1] or path, path)
-            self.folder.setItemData(self.folder.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
-        found = self.folder.findData(current)
-        self.folder.setCurrentIndex(max(0, found))
-        self.folder.blockSignals(False)
-
-    # -- text ----------------------------------------------------------------------------------
+    def has_query(self) -> bool:
+        return not self.query().is_empty
 
     def text(self) -> str:
         return self.edit.text().strip()
@@ -134,12 +94,50 @@ class SearchBar(QWidget):
     def set_text(self, text: str) -> None:
         self.edit.setText(text)
 
-    def show_image(self, image: QImage, name: str) -> None:
-        self.chip.show_image(image, name)
-        self.edit.clear()
+    def add_image(self, source: str | bytes, image: QImage) -> None:
+        """Add a picture (a file, or dropped/pasted image data) to the query."""
+        name = os.path.basename(source) if isinstance(source, str) else "Pasted image"
+        self.chips.add(query.image(source), name, image)
 
-    def clear_image(self) -> None:
-        self.chip.hide()
+    def like_only(self, hit: Hit, image: QImage | None) -> None:
+        """*More like this*: the query becomes that one indexed file."""
+        self._timer.stop()
+        self.edit.clear()
+        self.chips.clear()
+        self.chips.add(query.indexed_file(hit.file_id), f"Like {os.path.basename(hit.path)}", image)
+
+    def keep_words(self) -> None:
+        """Turn the words in the field into a chip, so that more words can be added."""
+        if words := self.text():
+            self._remember(words)
+            self.edit.clear()
+            self.chips.add(query.text(words), words)
+
+    def clear_terms(self) -> None:
+        self.edit.clear()
+        self.chips.clear()
+        self.query_changed.emit()
+
+    # -- filters -----------------------------------------------------------------------------
+
+    def kinds(self) -> tuple[str, ...]:
+        return self.filter_bar.kinds()
+
+    def filters(self) -> Filters:
+        return self.filter_bar.filters()
+
+    def set_folders(self, folders: list[str]) -> None:
+        self.filter_bar.set_folders(folders)
+
+    def _filters_changed(self) -> None:
+        self._update_filter_button()
+        self.filters_changed.emit()
+
+    def _update_filter_button(self) -> None:
+        count = self.filter_bar.active_count()
+        self.filter_button.setText(f"Filters ({count})" if count else "Filters")
+
+    # -- typing ------------------------------------------------------------------------------
 
     def submit(self) -> None:
         """Enter: search now and remember the query."""
@@ -147,20 +145,15 @@ class SearchBar(QWidget):
         text = self.text()
         if text:
             self._remember(text)
-        self._emit()
+        self.query_changed.emit()
 
     def _typed(self, _text: str) -> None:
         self._history_pos = -1
-        if self.chip.isVisible() and self.text():
-            self.chip.hide()  # typing replaces the image query
         self._timer.start()
 
-    def _emit(self) -> None:
-        self.text_query.emit(self.text())
-
-    def _chip_removed(self) -> None:
-        self.chip.hide()
-        self.image_removed.emit()
+    def _chips_changed(self) -> None:
+        self._timer.stop()
+        self.query_changed.emit()
 
     def _remember(self, text: str) -> None:
         if text in self._history:

@@ -55,6 +55,11 @@ class OpenClipEncoder:
     def dim(self) -> int:
         return self._dim
 
+    @property
+    def logit_scale(self) -> float:
+        """The temperature CLIP was trained with (about 100), for relevance calibration."""
+        return float(self._model.logit_scale.detach().exp())
+
     def prepare_image(self, image: Image.Image) -> torch.Tensor:
         return self.preprocess(image)
 

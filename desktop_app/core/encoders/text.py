@@ -76,6 +76,12 @@ class SentenceTransformerEncoder:
         return self._dim
 
     @property
+    def logit_scale(self) -> float:
+        """The similarity scale sentence-transformers trains with (MultipleNegativesRankingLoss,
+        scale 20), for relevance calibration."""
+        return 20.0
+
+    @property
     def max_tokens(self) -> int:
         """Word pieces per input, not counting the [CLS]/[SEP] markers."""
         return int(self._model.max_seq_length) - 2

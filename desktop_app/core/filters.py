@@ -1,0 +1,162 @@
+"""Conditions on the files a search may return: date taken, folder, type, shape, size, camera.
+
+They become one SQL condition over ``files``, evaluated before the nearest-neighbour search so
+that the top ``k`` is the top ``k`` of the filtered set (see :mod:`search`), not a post-filter
+that leaves too few results.
+"""
+
+import os
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
+
+from desktop_app.core import paths
+from desktop_app.core.errors import KnownError
+
+ORIENTATIONS = ("landscape", "portrait", "square")
+# Width and height within this fraction of each other count as square.
+SQUARE_TOLERANCE = 0.02
+# File types a person names, with the extensions that make each.
+FILE_TYPES: dict[str, tuple[str, ...]] = {
+    "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "png": (".png",),
+    "webp": (".webp",),
+    "gif": (".gif",),
+    "heic": (".heic", ".heif", ".hif"),
+    "avif": (".avif",),
+    "tiff": (".tif", ".tiff"),
+    "bmp": (".bmp", ".dib"),
+    "text": (".txt",),
+    "markdown": (".md", ".markdown"),
+}
+_KIND_OF_TYPE = {name: "image" for name in FILE_TYPES} | {
+    "text": "document",
+    "markdown": "document",
+}
+_ALIASES = {"jpg": "jpeg", "tif": "tiff", "heif": "heic", "txt": "text", "md": "markdown"}
+KINDS = ("image", "document")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Every field narrows the search; the defaults allow everything."""
+
+    after: float | None = None  # taken at or after (epoch seconds)
+    before: float | None = None  # taken before
+    folders: tuple[str, ...] = ()  # under any of these folders
+    types: tuple[str, ...] = ()  # FILE_TYPES names or KINDS
+    orientation: str | None = None
+    min_side: int | None = None  # shorter side at least this many pixels
+    camera: str | None = None  # camera make/model contains this (any case)
+
+    def __post_init__(self) -> None:
+        if self.orientation is not None and self.orientation not in ORIENTATIONS:
+            raise KnownError(
+                f"Unknown orientation {self.orientation!r}: use {', '.join(ORIENTATIONS)}."
+            )
+        for name in self.types:
+            canonical(name)
+        if self.after is not None and self.before is not None and self.after >= self.before:
+            raise KnownError("The date range is empty: the start is not before the end.")
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) not in (None, ()) for f in fields(self))
+
+    def where(self) -> tuple[str, list[Any]]:
+        """An SQL condition over ``files f`` and its parameters ("1" when nothing is set)."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.folders:
+            either = []
+            for folder in self.folder_paths():
+                prefix = paths.to_db(folder.rstrip(os.sep) + os.sep)
+                either.append("(f.path = ? OR substr(f.path, 1, ?) = ?)")
+                params += [paths.to_db(folder), len(prefix), prefix]
+            parts.append("(" + " OR ".join(either) + ")")
+        if self.after is not None:
+            parts.append("f.taken_at >= ?")
+            params.append(self.after)
+        if self.before is not None:
+            parts.append("f.taken_at < ?")
+            params.append(self.before)
+        if self.types:
+            kinds = [canonical(t) for t in self.types if canonical(t) in KINDS]
+            extensions = [e for t in self.types if t not in KINDS for e in FILE_TYPES[canonical(t)]]
+            either = [f"f.kind IN ({','.join('?' * len(kinds))})"] if kinds else []
+            either += ["lower(f.path) LIKE ?"] * len(extensions)
+            parts.append("(" + " OR ".join(either) + ")")
+            params += kinds + [f"%{e}" for e in extensions]
+        if self.orientation is not None:
+            parts.append(_ORIENTATION_SQL[self.orientation])
+            if self.orientation == "square":
+                params.append(SQUARE_TOLERANCE)
+            else:
+                params.append(1 + SQUARE_TOLERANCE)
+        if self.min_side is not None:
+            parts.append("min(f.width, f.height) >= ?")
+            params.append(self.min_side)
+        if self.camera:
+            parts.append("f.camera LIKE ? ESCAPE '\\'")
+            params.append("%" + _escape_like(self.camera.strip()) + "%")
+        return (" AND ".join(parts) or "1"), params
+
+    def allows_kind(self, kind: str) -> bool:
+        """Whether the type filter lets any file of ``kind`` (image, document) through."""
+        if not self.types:
+            return True
+        wanted = {canonical(t) for t in self.types}
+        return kind in wanted or any(_KIND_OF_TYPE.get(t) == kind for t in wanted)
+
+    def folder_paths(self) -> list[str]:
+        return [os.path.abspath(os.path.expanduser(f)) for f in self.folders]
+
+
+_ORIENTATION_SQL = {
+    "landscape": "f.width > f.height * ?",
+    "portrait": "f.height > f.width * ?",
+    "square": "abs(f.width - f.height) <= max(f.width, f.height) * ?",
+}
+
+
+def canonical(type_name: str) -> str:
+    name = type_name.strip().lower().lstrip(".")
+    name = _ALIASES.get(name, name)
+    if name in KINDS or name in FILE_TYPES:
+        return name
+    if name in ("images", "pictures", "photos"):
+        return "image"
+    if name in ("documents", "notes"):
+        return "document"
+    raise KnownError(
+        f"Unknown file type {type_name!r}: use image, document or one of {', '.join(FILE_TYPES)}."
+    )
+
+
+def parse_date(value: str, *, end: bool = False) -> float:
+    """A date as a person writes it (2024, 2024-06, 2024-06-30, or an ISO time), as epoch
+    seconds in local time: the start of that period, or with ``end`` the start of the next one
+    (for an inclusive "up to and including June 2024")."""
+    text = value.strip()
+    try:
+        if len(text) == 4 and text.isdigit():
+            year = int(text)
+            return datetime(year + 1 if end else year, 1, 1).timestamp()
+        if len(text) == 7 and text[4] == "-":
+            year, month = int(text[:4]), int(text[5:])
+            if end:
+                year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+            return datetime(year, month, 1).timestamp()
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day).timestamp()
+            return moment + 86400 if end else moment
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise KnownError(
+            f"Cannot read the date {value!r}: write it as 2024, 2024-06 or 2024-06-30."
+        ) from None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
