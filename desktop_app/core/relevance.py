@@ -65,7 +65,3 @@ def against_library(scores: np.ndarray, query: np.ndarray, sample: np.ndarray) -
     z = (np.asarray(scores, dtype=np.float32) - typical) / spread
     return np.asarray(1.0 / (1.0 + np.exp(-_Z_SLOPE * (z - _Z_MIDPOINT))), dtype=np.float32)
 
-
-def split(relevances: list[float], cutoff: float = CUTOFF) -> int:
-    """How many of a list sorted by relevance are good matches."""
-    return sum(1 for r in relevances if r >= cutoff)
