@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     imp = msub.add_parser("import", help="use a local weights file (works offline)")
     imp.add_argument("--arch", required=True, help="open_clip architecture, e.g. ViT-B-32")
     imp.add_argument("--config", type=Path, help="JSON config for a custom architecture")
+    imp.add_argument(
+        "--text-tower",
+        type=Path,
+        metavar="FOLDER",
+        help="config.json and tokenizer files of the text tower (multilingual models)",
+    )
     imp.add_argument("file", type=Path, metavar="FILE")
     return parser
 
@@ -328,7 +334,7 @@ def _models(engine: Any, args: argparse.Namespace) -> None:
         engine.set_model(args.name)
         _out(f"Now using {args.name}; run `snapfind-cli index` to re-index your pictures.")
     elif args.models_command == "import":
-        name = engine.import_model(args.arch, args.file, args.config)
+        name = engine.import_model(args.arch, args.file, args.config, args.text_tower)
         _out(f"Imported as {name} and made active; run `snapfind-cli index`.")
 
 

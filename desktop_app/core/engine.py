@@ -183,9 +183,16 @@ class Engine:
             return False
         return True
 
-    def import_model(self, arch: str, weights: Path, config: Path | None = None) -> str:
-        """Copy a local weights file in and make it the active model."""
-        name = self.catalog.import_file(arch, weights, config)
+    def import_model(
+        self,
+        arch: str,
+        weights: Path,
+        config: Path | None = None,
+        text_tower: Path | None = None,
+    ) -> str:
+        """Copy a local weights file in (with a transformers text tower's config and tokenizer
+        folder, for architectures that need one) and make it the active model."""
+        name = self.catalog.import_file(arch, weights, config, text_tower)
         self.set_model(name)
         return name
 

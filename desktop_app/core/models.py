@@ -4,6 +4,11 @@ A model is a *preset* (an open_clip architecture plus a pretrained tag, download
 huggingface_hub into the standard HF cache) or an *imported* local weights file for any open_clip
 architecture (copied into the data folder, identified by its SHA-256). Custom architecture
 configs placed in ``<home>/models/configs`` are registered with open_clip before loading.
+
+Some architectures (the multilingual ``xlm-roberta-base-ViT-B-32``) take their text tower from a
+Hugging Face transformers model: its config and tokenizer files (not its weights, which the CLIP
+checkpoint carries) are fetched and cached like the weights, or imported from a local folder,
+and the tower is always built from those local files, so loading never needs the network.
 Nothing here ever unpickles arbitrary objects: safetensors, or ``torch.load(weights_only=True)``.
 """
 
@@ -17,6 +22,19 @@ from typing import Any
 
 from desktop_app.core.errors import CancelledError, KnownError, ModelNotAvailableError
 
+# A transformers text tower needs its config and its tokenizer; never its weights.
+TEXT_TOWER_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+)
+_TOKENIZER_FILES = frozenset(TEXT_TOWER_FILES[1:]) - {"tokenizer_config.json"}
 _HF_DEFAULT_FILE = "open_clip_pytorch_model.bin"
 _HF_SAFE_FILE = "open_clip_model.safetensors"
 
@@ -97,6 +115,7 @@ class ClipSpec:
     weights: Path
     preprocess: dict[str, Any]
     label: str
+    text_tower: Path | None = None  # local config + tokenizer of a transformers text tower
 
 
 def preset(name: str) -> Preset:
@@ -176,11 +195,12 @@ def download(p: Preset, on_progress: DownloadProgress | None = None) -> Path:
     """
     from huggingface_hub import hf_hub_download
 
+    bar = _progress_bar(on_progress) if on_progress else None
+    _download_text_tower(p, bar)
     found = cached_weights(p)
     if found:
         return found
     repo, names = _hf_location(p)
-    bar = _progress_bar(on_progress) if on_progress else None
     last: Exception | None = None
     for name in names:
         try:
@@ -193,6 +213,62 @@ def download(p: Preset, on_progress: DownloadProgress | None = None) -> Path:
         f"Could not download the {p.name} model from huggingface.co/{repo} ({last}). "
         "Check the network connection, or copy the weights file from another machine and run "
         f"`snapfind-cli models import --arch {p.arch} FILE`."
+    )
+
+
+def text_tower_repo(arch: str) -> str | None:
+    """The Hugging Face repository of the architecture's transformers text tower, if any."""
+    import open_clip
+
+    config = open_clip.get_model_config(arch) or {}
+    repo = config.get("text_cfg", {}).get("hf_model_name")
+    return str(repo) if repo else None
+
+
+def is_text_tower(folder: Path) -> bool:
+    """Whether ``folder`` holds a transformers config and a tokenizer."""
+    names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    return "config.json" in names and bool(names & _TOKENIZER_FILES)
+
+
+def cached_text_tower(repo: str) -> Path | None:
+    """The text tower's files in the HF cache, without touching the network."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(
+            snapshot_download(repo, allow_patterns=list(TEXT_TOWER_FILES), local_files_only=True)
+        )
+    except Exception:  # not cached (huggingface_hub raises several kinds): nothing to use
+        return None
+    return folder if is_text_tower(folder) else None
+
+
+def _download_text_tower(p: Preset, bar: type | None) -> None:
+    from huggingface_hub import snapshot_download
+
+    repo = text_tower_repo(p.arch)
+    if repo is None or cached_text_tower(repo) is not None:
+        return
+    try:
+        snapshot_download(repo, allow_patterns=list(TEXT_TOWER_FILES), tqdm_class=bar)
+    except CancelledError:
+        raise
+    except Exception as err:  # any hub or network failure
+        raise ModelNotAvailableError(
+            f"Could not download the tokenizer of the {p.name} model from huggingface.co/{repo}"
+            f" ({err}). Check the network connection, or copy that repository's config.json and "
+            "tokenizer files into a folder and run "
+            f"`snapfind-cli models import --arch {p.arch} --text-tower FOLDER FILE`."
+        ) from None
+
+
+def _missing_text_tower(arch: str, repo: str) -> ModelNotAvailableError:
+    return ModelNotAvailableError(
+        f"The {arch} model needs the tokenizer of huggingface.co/{repo}, which is not on this "
+        "computer yet. Download the model with `snapfind-cli models download`, or, without a "
+        "network, copy that repository's config.json and tokenizer files into a folder and run "
+        f"`snapfind-cli models import --arch {arch} --text-tower FOLDER FILE`."
     )
 
 
@@ -230,8 +306,15 @@ class ModelCatalog:
                 continue
         return out
 
-    def import_file(self, arch: str, source: Path, config: Path | None = None) -> str:
-        """Copy a weights file (and optionally its architecture config) in; returns its name."""
+    def import_file(
+        self,
+        arch: str,
+        source: Path,
+        config: Path | None = None,
+        text_tower: Path | None = None,
+    ) -> str:
+        """Copy a weights file (and optionally its architecture config, and the config and
+        tokenizer of a transformers text tower) in; returns its name."""
         import open_clip
 
         if not source.is_file():
@@ -253,9 +336,19 @@ class ModelCatalog:
                 f"Unknown architecture {arch!r}. Use one of `open_clip.list_models()` "
                 "(e.g. ViT-B-32), or pass its JSON config with --config."
             )
+        if text_tower is not None and not is_text_tower(text_tower):
+            raise KnownError(
+                f"{text_tower} does not hold a text tower: expected config.json and tokenizer "
+                f"files (one of {', '.join(sorted(_TOKENIZER_FILES))})."
+            )
+        repo = text_tower_repo(arch)
+        if repo is not None and text_tower is None and cached_text_tower(repo) is None:
+            raise _missing_text_tower(arch, repo)
         digest = sha256_file(source)
         name = f"{arch}-{digest[:12]}"
         self.imported_dir.mkdir(parents=True, exist_ok=True)
+        if text_tower is not None:
+            _copy_text_tower(text_tower, self.imported_dir / f"{name}-text")
         target = self.imported_dir / f"{name}{source.suffix}"
         if not target.exists():
             tmp = target.with_name(target.name + ".part")
@@ -268,6 +361,8 @@ class ModelCatalog:
             "sha256": digest,
             "source": str(source),
         }
+        if text_tower is not None:
+            manifest["text_tower"] = f"{name}-text"
         (self.imported_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         return name
 
@@ -282,12 +377,16 @@ class ModelCatalog:
                     if len(presets_for_arch) == 1
                     else {}
                 )
+                tower = item.get("text_tower")
                 return ClipSpec(
                     model_id=f"open_clip:{item['arch']}/sha256-{item['sha256'][:16]}",
                     arch=item["arch"],
                     weights=self.imported_dir / item["file"],
                     preprocess=prep,
                     label=f"{item['arch']} (imported {item['file']})",
+                    text_tower=(
+                        self.imported_dir / tower if tower else _text_tower_for(item["arch"])
+                    ),
                 )
         p = preset(name)
         weights = cached_weights(p)
@@ -298,4 +397,59 @@ class ModelCatalog:
                 "network, copy its weights file here and run "
                 f"`snapfind-cli models import --arch {p.arch} FILE`."
             )
-        return ClipSpec(p.model_id, p.arch, weights, _preprocess_for(p.arch, p.tag), p.name)
+        prep = _preprocess_for(p.arch, p.tag)
+        return ClipSpec(p.model_id, p.arch, weights, prep, p.name, _text_tower_for(p.arch))
+
+
+def _text_tower_for(arch: str) -> Path | None:
+    """The cached text tower an architecture needs (None if it needs none); raises if missing."""
+    repo = text_tower_repo(arch)
+    if repo is None:
+        return None
+    folder = cached_text_tower(repo)
+    if folder is None:
+        raise _missing_text_tower(arch, repo)
+    return folder
+
+
+def _copy_text_tower(source: Path, target: Path) -> None:
+    """Copy the config and tokenizer files (nothing else) into ``target``, atomically."""
+    tmp = target.with_name(target.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in TEXT_TOWER_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, tmp / name)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.replace(target)
+
+
+def text_tower_overrides(spec: ClipSpec) -> dict[str, Any]:
+    """Arguments for open_clip's model factory that build a transformers text tower from the
+    spec's local files (no download: its weights come with the CLIP checkpoint)."""
+    if spec.text_tower is None:
+        return {}
+    import open_clip
+
+    text_cfg = dict(open_clip.get_model_config(spec.arch)["text_cfg"])
+    text_cfg.update(
+        hf_model_name=str(spec.text_tower),
+        hf_tokenizer_name=str(spec.text_tower),
+        hf_model_pretrained=False,
+    )
+    return {"text_cfg": text_cfg}
+
+
+def tokenizer_for(spec: ClipSpec) -> Any:
+    """open_clip's tokenizer for the spec, reading a transformers tokenizer from local files."""
+    import open_clip
+
+    if spec.text_tower is None:
+        return open_clip.get_tokenizer(spec.arch)
+    text_cfg = open_clip.get_model_config(spec.arch)["text_cfg"]
+    return open_clip.tokenizer.HFTokenizer(
+        str(spec.text_tower),
+        context_length=text_cfg.get("context_length", 77),
+        tokenizer_mode=text_cfg.get("tokenizer_mode"),
+        **text_cfg.get("tokenizer_kwargs", {}),
+    )

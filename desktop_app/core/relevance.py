@@ -64,4 +64,3 @@ def against_library(scores: np.ndarray, query: np.ndarray, sample: np.ndarray) -
         spread = max(_MAD_TO_SIGMA * float(np.median(np.abs(levels - typical))), _MIN_SPREAD)
     z = (np.asarray(scores, dtype=np.float32) - typical) / spread
     return np.asarray(1.0 / (1.0 + np.exp(-_Z_SLOPE * (z - _Z_MIDPOINT))), dtype=np.float32)
-

@@ -14,7 +14,7 @@ from PIL import Image
 
 from desktop_app.core.encoders.base import normalise
 from desktop_app.core.errors import KnownError
-from desktop_app.core.models import ClipSpec
+from desktop_app.core.models import ClipSpec, text_tower_overrides, tokenizer_for
 
 
 class OpenClipEncoder:
@@ -27,9 +27,13 @@ class OpenClipEncoder:
             torch.set_num_threads(threads)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
-                spec.arch, pretrained=str(spec.weights), weights_only=True, **spec.preprocess
+                spec.arch,
+                pretrained=str(spec.weights),
+                weights_only=True,
+                **spec.preprocess,
+                **text_tower_overrides(spec),
             )
-            tokenizer = open_clip.get_tokenizer(spec.arch)
+            tokenizer = tokenizer_for(spec)
         except Exception as err:  # whatever is wrong with the file, say so plainly
             raise KnownError(
                 f"Could not load the {spec.label} model from {spec.weights}: {err}. "
