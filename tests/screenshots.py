@@ -90,12 +90,15 @@ def main() -> None:
         window.indexing_status.pause_button.setChecked(False)
         wait(app, lambda: window._task is not None and window._task.isFinished())
 
+        # The tiny random CLIP rates no picture a good match: show the weaker ones too.
+        window.results_stack.show_weaker.setChecked(True)
         window.search_bar.set_text("notes from a sailing trip")
         window.search_bar.submit()
         wait(app, lambda: window.results_model.rowCount() > 0)
         settle(app, 1500)
         shoot(window, args.folder, "3-text-results")
 
+        window.search_bar.set_text("")
         window.search_by_image(str(photos / "2019" / "IMG_0005.jpg"))
         wait(
             app,
@@ -111,6 +114,8 @@ def main() -> None:
         wait(app, lambda: window.preview._image is not None)
         settle(app, 600)
         shoot(window, args.folder, "5-preview")
+
+        shoot_query_states(app, window, photos, args.folder)
 
         from desktop_app.gui.settings_dialog import SettingsDialog
 
@@ -130,6 +135,33 @@ def main() -> None:
         dialog.close()
         window.close()
         engine.close()
+
+
+def shoot_query_states(app: QApplication, window: QWidget, photos: Path, folder: Path) -> None:
+    """A mixed query with a term to avoid and filters open; then a query nothing fits."""
+    from desktop_app.core import query
+
+    bar = window.search_bar  # type: ignore[attr-defined]
+    bar.set_text("sunset over the sea")
+    chip = bar.chips.add(query.text("people"), "people")
+    chip.sign.setChecked(True)
+    chip.weight.setValue(5)
+    bar.filter_button.setChecked(True)
+    bar.filter_bar.orientation.setCurrentIndex(1)  # Landscape
+    bar.filter_bar.use_from.setChecked(True)
+    bar.filter_bar.date_from.setDate(bar.filter_bar.date_from.date().addYears(-3))
+    bar.submit()
+    settle(app, 2500)
+    shoot(window, folder, "7-mixed-query")
+
+    bar.chips.clear()
+    bar.filter_bar.clear()
+    bar.filter_button.setChecked(False)
+    window.results_stack.show_weaker.setChecked(False)  # type: ignore[attr-defined]
+    bar.set_text("zqxv blorft")
+    bar.submit()
+    settle(app, 2500)
+    shoot(window, folder, "8-no-good-matches")
 
 
 if __name__ == "__main__":

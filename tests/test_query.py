@@ -10,10 +10,11 @@ from imagegen import save_scene, scene
 from PIL import Image
 
 from desktop_app.core import query as q
+from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
 from desktop_app.core.filters import Filters, parse_date
-from desktop_app.core.relevance import CUTOFF, against_library
+from desktop_app.core.relevance import CUTOFF, NEUTRAL_PROMPTS, against_library, against_neutral
 from desktop_app.core.vector_index import VectorIndex
 
 NOTES = {
@@ -236,3 +237,40 @@ def test_filtered_hnsw_search_matches_exact(
         exact = subset[np.argsort(-(data[subset] @ query))[:10]]
         recall.append(len(set(found) & set(exact.tolist())) / 10)
     assert np.mean(recall) >= 0.95
+
+
+CALIBRATION_NOTES = {
+    "pasta": "# Lasagne\nLayer pasta with tomato sauce and cheese; bake 40 minutes.",
+    "trip": "# Sailing trip\nWe sailed along the coast and saw dolphins at dawn.",
+    "garden": "Plant tomatoes in spring, prune the apple tree, water the roses.",
+    "taxes": "Quarterly tax return: invoices, VAT receipts and the accountant's fees.",
+    "bikes": "Fixing a bicycle: patch the inner tube, true the wheel, oil the chain.",
+}
+
+
+@pytest.mark.parametrize(
+    ("words", "fits"),
+    [
+        ("how to make lasagne", {"pasta"}),
+        ("cooking dinner", {"pasta"}),
+        ("dolphins", {"trip"}),
+        ("money and bills", {"taxes"}),
+        ("repairing a flat tyre", {"bikes"}),
+        ("flowers", {"garden"}),
+        ("zqxv blorft", set()),
+        ("asdf", set()),
+        ("hello", set()),
+        ("quantum physics lecture", set()),
+    ],
+)
+def test_neutral_prompts_separate_fitting_notes_from_the_rest(
+    minilm: SentenceTransformerEncoder, words: str, fits: set[str]
+) -> None:
+    """With the real MiniLM: the notes a query fits pass the cut-off, the others do not, and
+    nonsense or off-topic words pass nowhere."""
+    notes = minilm.embed_texts(list(CALIBRATION_NOTES.values()))
+    neutral = minilm.embed_texts(list(NEUTRAL_PROMPTS["document"]))
+    scores = notes @ minilm.embed_texts([words])[0]
+    rel = against_neutral(scores, notes, neutral, minilm.logit_scale)
+    passing = {name for name, r in zip(CALIBRATION_NOTES, rel, strict=True) if r >= CUTOFF}
+    assert passing == fits

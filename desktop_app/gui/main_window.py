@@ -351,7 +351,7 @@ class MainWindow(QMainWindow):
         if not hits:
             self._show_empty_state()
         if selected is not None:
-            for row, hit in enumerate(hits):
+            for row, hit in enumerate(self.results_model.hits()):  # the ones shown
                 if hit.file_id == selected.file_id:
                     self.results_view.setCurrentIndex(self.results_model.index(row))
                     return
