@@ -13,29 +13,25 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from desktop_app.core import models, paths, relevance
+from desktop_app.core import models, paths
 from desktop_app.core import query as query_terms
-from desktop_app.core.decoding import DecodeError, decode_image
-from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder, normalise
+from desktop_app.core.decoding import DecodeError
+from desktop_app.core.encoders.base import ImageTextEncoder
 from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
 from desktop_app.core.errors import KnownError, NotIndexedError
 from desktop_app.core.filters import Filters
 from desktop_app.core.indexer import run_index
 from desktop_app.core.library import Library
 from desktop_app.core.progress import Control, Progress
-from desktop_app.core.query import Query, Term
-from desktop_app.core.search import Calibrate, Hit, merge, rank
+from desktop_app.core.query import Query
+from desktop_app.core.querying import QueryRunner
+from desktop_app.core.search import Hit
 from desktop_app.core.settings import Settings
-from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root, VectorSet
+from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root
 from desktop_app.core.thumbnails import thumbnail
 from desktop_app.core.watcher import FolderWatcher
 
 KINDS = (IMAGE, DOCUMENT)
-# CLIP's trained logit scale, for encoders that do not report their own.
-DEFAULT_LOGIT_SCALE = 100.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +88,7 @@ class Engine:
         self._clip: ImageTextEncoder | None = None
         self._text: SentenceTransformerEncoder | None = None
         self._model_lock = threading.Lock()
-        self._neutral: dict[tuple[str, str], np.ndarray] = {}
+        self._queries = QueryRunner(self.library, self.clip, self.text_model, self.file)
 
     def close(self) -> None:
         self.library.close()
@@ -299,118 +295,8 @@ class Engine:
         kinds: tuple[str, ...] = KINDS,
         filters: Filters | None = None,
     ) -> list[Hit]:
-        """The best ``k`` files for a query of weighted terms (see :mod:`query`), each with a
-        calibrated relevance (see :mod:`relevance`), under ``filters``.
-
-        Pictures are searched when every term can be put in CLIP's space (words, pictures,
-        indexed pictures); documents when every term is words or an indexed document. Indexed
-        files used as terms are left out of the results. Files in folders that are offline
-        (an unplugged drive) are hidden until the folder is back.
-        """
-        if query.is_empty:
-            return []
-        filters = filters or Filters()
-        terms = query.effective
-        exclude = frozenset(int(t.value) for t in terms if t.kind == "file" and t.weight > 0)
-        lists = []
-        for modality in KINDS:
-            if modality not in kinds or not filters.allows_kind(modality):
-                continue
-            vset = self.library.searchable_set(modality)
-            if vset is None:
-                continue
-            embedded = [self._embed_term(t, modality, vset) for t in terms]
-            vectors = [v for v in embedded if v is not None]
-            if len(vectors) < len(terms):
-                continue
-            weights = np.array([t.weight for t in terms], dtype=np.float32)
-            combined = normalise(weights @ np.stack(vectors))
-            calibrate = self._calibration(query, modality, vset, combined)
-            lists.append(self._rank(vset, combined, k, calibrate, filters, exclude))
-        return merge(lists, k)
-
-    def _embed_term(self, term: Term, modality: str, vset: VectorSet) -> np.ndarray | None:
-        """The term's unit vector in ``modality``'s space; None if it has no place there."""
-        if term.kind == "text":
-            model = self.clip() if modality == IMAGE else self.text_model()
-            return model.embed_texts([str(term.value)])[0]
-        if term.kind == "image":
-            if modality != IMAGE:
-                return None
-            return self.clip().embed_images([self._read_picture(term.value)])[0]
-        record = self.file(int(term.value))
-        if record.kind != modality:
-            return None
-        stored = self.library.reader().vectors_of_file(vset.id, record.id)
-        if not stored:
-            raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
-        return normalise(np.mean(stored, axis=0))
-
-    @staticmethod
-    def _read_picture(source: str | bytes | int) -> Image.Image:
-        if isinstance(source, bytes):
-            data, label = source, "the pasted image"
-        else:
-            label = paths.display(str(source))
-            try:
-                with open(source, "rb") as handle:
-                    data = handle.read()
-            except OSError as err:
-                raise KnownError(f"Cannot read {label}: {err.strerror or err}.") from None
-        try:
-            picture, _ = decode_image(data)
-        except DecodeError as err:
-            raise KnownError(f"Cannot search by {label}: {err}.") from None
-        return picture
-
-    def _calibration(
-        self, query: Query, modality: str, vset: VectorSet, combined: np.ndarray
-    ) -> Calibrate:
-        """How this query's cosines become relevances; see :mod:`relevance`."""
-        if query.words_only:
-            model = self.clip() if modality == IMAGE else self.text_model()
-            neutral = self._neutral_vectors(model, modality)
-            scale = float(getattr(model, "logit_scale", DEFAULT_LOGIT_SCALE))
-            return lambda scores, hits: relevance.against_neutral(scores, hits, neutral, scale)
-        sample = self.library.index_for(vset).sample()
-        return lambda scores, _: relevance.against_library(scores, combined, sample)
-
-    def _neutral_vectors(self, model: TextEncoder, modality: str) -> np.ndarray:
-        key = (modality, model.model_id)
-        if key not in self._neutral:
-            self._neutral[key] = model.embed_texts(list(relevance.NEUTRAL_PROMPTS[modality]))
-        return self._neutral[key]
-
-    def _rank(
-        self,
-        vset: VectorSet,
-        query: np.ndarray,
-        k: int,
-        calibrate: Calibrate,
-        filters: Filters,
-        exclude: frozenset[int],
-    ) -> list[Hit]:
-        reader = self.library.reader()
-        condition, params = filters.where()
-        roots = reader.roots()
-        online = [r.id for r in roots if os.path.isdir(r.path)]
-        if len(online) < len(roots):  # hide what is on an unplugged drive until it is back
-            condition += f" AND f.root_id IN ({','.join('?' * len(online)) or 'NULL'})"
-            params = params + online
-        allowed = None
-        if condition != "1":
-            allowed = reader.labels_matching(vset.id, condition, params)
-        return rank(
-            reader,
-            vset.id,
-            self.library.index_for(vset),
-            query,
-            k,
-            calibrate,
-            allowed=allowed,
-            exclude_files=exclude,
-            chunks_per_file=1 if vset.modality == IMAGE else 4,
-        )
+        """The best ``k`` files for a query of weighted terms; see :class:`QueryRunner`."""
+        return self._queries.run(query, k, kinds=kinds, filters=filters or Filters())
 
     # -- files, thumbnails, status -----------------------------------------------------------
 

@@ -1,0 +1,155 @@
+"""Running a query of weighted terms against the library: embed each term in each modality's
+space, combine them, find the nearest files that pass the filters, and calibrate relevance.
+
+Kept apart from the :class:`~desktop_app.core.engine.Engine` facade, which hands in its models
+(loaded lazily) and its file lookup.
+"""
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+
+from desktop_app.core import paths, relevance
+from desktop_app.core.decoding import DecodeError, decode_image
+from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder, normalise
+from desktop_app.core.errors import KnownError
+from desktop_app.core.filters import Filters
+from desktop_app.core.library import Library
+from desktop_app.core.query import Query, Term
+from desktop_app.core.search import Calibrate, Hit, merge, rank
+from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, VectorSet
+
+# CLIP's trained logit scale, for encoders that do not report their own.
+DEFAULT_LOGIT_SCALE = 100.0
+
+
+class QueryRunner:
+    """Answers queries for one library; safe to use from several threads at once."""
+
+    def __init__(
+        self,
+        library: Library,
+        clip: Callable[[], ImageTextEncoder],
+        text_model: Callable[[], TextEncoder],
+        file: Callable[[int], FileRecord],
+    ) -> None:
+        self.library = library
+        self._clip = clip
+        self._text_model = text_model
+        self._file = file
+        self._neutral: dict[tuple[str, str], np.ndarray] = {}
+
+    def run(self, query: Query, k: int, *, kinds: tuple[str, ...], filters: Filters) -> list[Hit]:
+        """The best ``k`` files for a query of weighted terms (see :mod:`query`), each with a
+        calibrated relevance (see :mod:`relevance`), under ``filters``.
+
+        Pictures are searched when every term can be put in CLIP's space (words, pictures,
+        indexed pictures); documents when every term is words or an indexed document. Indexed
+        files used as terms are left out of the results. Files in folders that are offline
+        (an unplugged drive) are hidden until the folder is back.
+        """
+        if query.is_empty:
+            return []
+        terms = query.effective
+        exclude = frozenset(int(t.value) for t in terms if t.kind == "file" and t.weight > 0)
+        lists = []
+        for modality in (IMAGE, DOCUMENT):
+            if modality not in kinds or not filters.allows_kind(modality):
+                continue
+            vset = self.library.searchable_set(modality)
+            if vset is None:
+                continue
+            embedded = [self._embed_term(t, modality, vset) for t in terms]
+            vectors = [v for v in embedded if v is not None]
+            if len(vectors) < len(terms):
+                continue
+            weights = np.array([t.weight for t in terms], dtype=np.float32)
+            combined = normalise(weights @ np.stack(vectors))
+            calibrate = self._calibration(query, modality, vset, combined)
+            lists.append(self._rank(vset, combined, k, calibrate, filters, exclude))
+        return merge(lists, k)
+
+    def _embed_term(self, term: Term, modality: str, vset: VectorSet) -> np.ndarray | None:
+        """The term's unit vector in ``modality``'s space; None if it has no place there."""
+        if term.kind == "text":
+            model = self._clip() if modality == IMAGE else self._text_model()
+            return model.embed_texts([str(term.value)])[0]
+        if term.kind == "image":
+            if modality != IMAGE:
+                return None
+            return self._clip().embed_images([self._read_picture(term.value)])[0]
+        record = self._file(int(term.value))
+        if record.kind != modality:
+            return None
+        stored = self.library.reader().vectors_of_file(vset.id, record.id)
+        if not stored:
+            raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
+        return normalise(np.mean(stored, axis=0))
+
+    @staticmethod
+    def _read_picture(source: str | bytes | int) -> Image.Image:
+        if isinstance(source, bytes):
+            data, label = source, "the pasted image"
+        else:
+            label = paths.display(str(source))
+            try:
+                with open(source, "rb") as handle:
+                    data = handle.read()
+            except OSError as err:
+                raise KnownError(f"Cannot read {label}: {err.strerror or err}.") from None
+        try:
+            picture, _ = decode_image(data)
+        except DecodeError as err:
+            raise KnownError(f"Cannot search by {label}: {err}.") from None
+        return picture
+
+    def _calibration(
+        self, query: Query, modality: str, vset: VectorSet, combined: np.ndarray
+    ) -> Calibrate:
+        """How this query's cosines become relevances; see :mod:`relevance`."""
+        if query.words_only:
+            model = self._clip() if modality == IMAGE else self._text_model()
+            neutral = self._neutral_vectors(model, modality)
+            scale = float(getattr(model, "logit_scale", DEFAULT_LOGIT_SCALE))
+            return lambda scores, hits: relevance.against_neutral(scores, hits, neutral, scale)
+        sample = self.library.index_for(vset).sample()
+        return lambda scores, _: relevance.against_library(scores, combined, sample)
+
+    def _neutral_vectors(self, model: TextEncoder, modality: str) -> np.ndarray:
+        key = (modality, model.model_id)
+        if key not in self._neutral:
+            self._neutral[key] = model.embed_texts(list(relevance.NEUTRAL_PROMPTS[modality]))
+        return self._neutral[key]
+
+    def _rank(
+        self,
+        vset: VectorSet,
+        query: np.ndarray,
+        k: int,
+        calibrate: Calibrate,
+        filters: Filters,
+        exclude: frozenset[int],
+    ) -> list[Hit]:
+        reader = self.library.reader()
+        condition, params = filters.where()
+        roots = reader.roots()
+        online = [r.id for r in roots if os.path.isdir(r.path)]
+        if len(online) < len(roots):  # hide what is on an unplugged drive until it is back
+            condition += f" AND f.root_id IN ({','.join('?' * len(online)) or 'NULL'})"
+            params = params + online
+        allowed = None
+        if condition != "1":
+            allowed = reader.labels_matching(vset.id, condition, params)
+        return rank(
+            reader,
+            vset.id,
+            self.library.index_for(vset),
+            query,
+            k,
+            calibrate,
+            allowed=allowed,
+            exclude_files=exclude,
+            chunks_per_file=1 if vset.modality == IMAGE else 4,
+        )
