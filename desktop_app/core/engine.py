@@ -25,6 +25,7 @@ from desktop_app.core.library import Library
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.search import Hit, merge, rank
 from desktop_app.core.settings import Settings
+from desktop_app.core.storage import storage_error
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root, VectorSet
 from desktop_app.core.thumbnails import thumbnail
 from desktop_app.core.watcher import FolderWatcher
@@ -367,6 +368,8 @@ class Engine:
             return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)
         except DecodeError as err:
             raise KnownError(f"No thumbnail for {paths.display(record.path)}: {err}.") from None
+        except OSError as err:
+            raise storage_error(err, self.home) or err from None
 
     def errors(self) -> list[FileRecord]:
         return self.library.reader().failed_files()
