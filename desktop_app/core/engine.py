@@ -27,6 +27,7 @@ from desktop_app.core.search import Hit, merge, rank
 from desktop_app.core.settings import Settings
 from desktop_app.core.storage import storage_error
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root, VectorSet
+from desktop_app.core.sync import root_offline
 from desktop_app.core.thumbnails import thumbnail
 from desktop_app.core.watcher import FolderWatcher
 
@@ -335,6 +336,11 @@ class Engine:
         if folders is not None:
             wanted = {os.path.abspath(f) for f in folders}
             root_ids = {r.id for r in reader.roots() if r.path in wanted}
+        roots = reader.roots()
+        # Folders that are offline (an unplugged drive) keep their entries but show none.
+        online = {r.id for r in roots if not root_offline(r.path, True)}
+        if root_ids is not None or len(online) < len(roots):
+            root_ids = online if root_ids is None else root_ids & online
         return rank(
             reader,
             vset.id,
@@ -381,7 +387,7 @@ class Engine:
         return [
             RootStatus(
                 r.path,
-                os.path.isdir(r.path),
+                not root_offline(r.path, any(n for (rid, _), n in per_root.items() if rid == r.id)),
                 per_root.get((r.id, "indexed"), 0),
                 per_root.get((r.id, "pending"), 0),
                 per_root.get((r.id, "failed"), 0),
