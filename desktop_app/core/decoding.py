@@ -57,6 +57,9 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
         raise DecodeError("empty file")
     try:
         with warnings.catch_warnings():
+            # Pillow warns about damaged metadata (corrupt EXIF) on stderr: not the person's
+            # concern when the picture decodes. A bomb warning must stop the decode.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image: Image.Image = Image.open(io.BytesIO(data))
             width, height = image.size

@@ -142,7 +142,8 @@ def run_index(
             "done",
             message=_summary(
                 report.added, report.changed, report.moved, report.removed, report.offline_roots
-            ),
+            )
+            + "".join(f"; cannot read folder {i.path}: {i.error}" for i in report.issues),
         )
     except CancelledError:
         yield Progress("cancelled", message="Stopped; everything finished so far is kept")
