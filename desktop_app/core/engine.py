@@ -267,7 +267,7 @@ class Engine:
         if not text.strip():
             return []
         lists = []
-        if IMAGE in kinds and (vset := self.library.searchable_set(IMAGE)):
+        if IMAGE in kinds and (vset := self._clip_set()):
             query = self.clip().embed_texts([text])[0]
             lists.append(self._rank(vset, query, k, "text->image", folders, min_score))
         if DOCUMENT in kinds and (vset := self.library.searchable_set(DOCUMENT)):
@@ -297,7 +297,7 @@ class Engine:
             picture, _ = decode_image(data)
         except DecodeError as err:
             raise KnownError(f"Cannot search by {label}: {err}.") from None
-        vset = self.library.searchable_set(IMAGE)
+        vset = self._clip_set()
         if vset is None:
             return []
         query = self.clip().embed_images([picture])[0]
@@ -320,6 +320,20 @@ class Engine:
         query = np.mean(vectors, axis=0)
         comparison = "image->image" if modality == IMAGE else "document->document"
         return self._rank(vset, query, k, comparison, folders, None, exclude_file=record.id)
+
+    def _clip_set(self) -> VectorSet | None:
+        """The picture vectors a query from the current CLIP model can be compared with.
+
+        After a model change the previous model's set stays until the new one is complete,
+        but its vectors are in another space (perhaps of another size): a query embedded by
+        the new model searches the pictures re-embedded so far instead.
+        """
+        vset = self.library.searchable_set(IMAGE)
+        model_id = self.clip().model_id if vset is not None else None
+        if vset is None or vset.model_id == model_id:
+            return vset
+        sets = self.library.reader().vector_sets(IMAGE)
+        return next((s for s in sets if s.model_id == model_id), None)
 
     def _rank(
         self,
