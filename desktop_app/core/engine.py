@@ -266,6 +266,8 @@ class Engine:
         """
         if not text.strip():
             return []
+        # Lone surrogates (undecodable bytes in argv) crash the tokenizers: make them U+FFFD.
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         lists = []
         if IMAGE in kinds and (vset := self._clip_set()):
             query = self.clip().embed_texts([text])[0]
