@@ -21,9 +21,10 @@ from desktop_app.core import indexer, scanner
 from desktop_app.core.engine import Engine
 
 RUN_TIMEOUT_S = 180
-# The largest picture allowed (150 MP) decodes to about 600 MB as RGBX; add the interpreter,
-# torch and the model. A decompression bomb that got through would blow far past this.
-PEAK_RSS_LIMIT_MB = 1500
+# Importing torch and open_clip alone is about 750 MB of RSS; indexing the good pictures alone
+# peaks at 1.2-1.3 GB, and the largest picture allowed (150 MP) may add 600 MB as RGBX. The
+# pixel bomb here, had it got through, would need 1.6 GB more as RGB; the zip bomb 200 MB.
+PEAK_RSS_LIMIT_MB = 2000
 _REPO = Path(__file__).resolve().parent.parent
 
 

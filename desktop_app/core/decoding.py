@@ -88,7 +88,9 @@ def _draft_box(width: int, height: int, short_side: int) -> tuple[int, int]:
 
 def _upright(image: Image.Image) -> Image.Image:
     try:
-        return ImageOps.exif_transpose(image) or image
+        # In place: without it Pillow returns a full copy even when nothing turns (2× memory).
+        ImageOps.exif_transpose(image, in_place=True)
+        return image
     except (ValueError, TypeError, KeyError, OSError, SyntaxError):
         return image  # unreadable orientation tag: show as stored
 
