@@ -8,6 +8,7 @@ keys never change meaning.
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -18,6 +19,7 @@ from desktop_app import __version__
 from desktop_app.core.errors import KnownError
 from desktop_app.core.humanize import human_bytes
 from desktop_app.core.paths import display
+from desktop_app.core.storage import storage_error
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
 _CLOSEST = 3  # weak matches shown when none passes the cut-off
@@ -385,6 +387,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(err))  # exits with 2
     except KnownError as err:
         sys.stderr.write(f"snapfind: {err}\n")
+        return EXIT_USER_ERROR
+    except (OSError, sqlite3.Error) as err:
+        known = storage_error(err, args.home)
+        if known is None:
+            raise
+        sys.stderr.write(f"snapfind: {known}\n")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("\nInterrupted.\n")

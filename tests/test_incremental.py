@@ -154,11 +154,15 @@ def test_model_change_reembeds_and_keeps_old_set_until_done(
     work = second.index()
     for progress in work:
         if progress.phase == "images" and progress.done == 0:
-            # Mid-change: the old set is still the searchable one.
+            # Mid-change: the old set is still the complete one, and "similar" (stored
+            # vectors) uses it; a query embedded by the new model searches only what the
+            # new model has embedded so far, never the old model's space.
             sets = {s.model_id: s.state for s in second.library.store.vector_sets("image")}
             assert sets == {tiny_clip.model_id: "ready", "open_clip:other/test": "building"}
-            assert len(second.search_image(photos / "p0.jpg", k=5)) == 3
+            assert len(second.similar(photos / "p0.jpg", k=5)) == 2
+            assert second.search_image(photos / "p0.jpg", k=5) == []
     sets = [(s.model_id, s.state) for s in second.library.store.vector_sets("image")]
     assert sets == [("open_clip:other/test", "ready")]
     assert second.status().counts["image"] == {"indexed": 3}
+    assert len(second.search_image(photos / "p0.jpg", k=5)) == 3
     assert not (second.library.index_dir / "image-1.hnsw").exists()

@@ -57,6 +57,9 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
         raise DecodeError("empty file")
     try:
         with warnings.catch_warnings():
+            # Pillow warns about damaged metadata (corrupt EXIF) on stderr: not the person's
+            # concern when the picture decodes. A bomb warning must stop the decode.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image: Image.Image = Image.open(io.BytesIO(data))
             width, height = image.size
@@ -85,7 +88,9 @@ def _draft_box(width: int, height: int, short_side: int) -> tuple[int, int]:
 
 def _upright(image: Image.Image) -> Image.Image:
     try:
-        return ImageOps.exif_transpose(image) or image
+        # In place: without it Pillow returns a full copy even when nothing turns (2× memory).
+        ImageOps.exif_transpose(image, in_place=True)
+        return image
     except (ValueError, TypeError, KeyError, OSError, SyntaxError):
         return image  # unreadable orientation tag: show as stored
 

@@ -27,7 +27,9 @@ from desktop_app.core.query import Query
 from desktop_app.core.querying import QueryRunner
 from desktop_app.core.search import Hit
 from desktop_app.core.settings import Settings
+from desktop_app.core.storage import storage_error
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root
+from desktop_app.core.sync import root_offline
 from desktop_app.core.thumbnails import thumbnail
 from desktop_app.core.watcher import FolderWatcher
 
@@ -319,6 +321,8 @@ class Engine:
             return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)
         except DecodeError as err:
             raise KnownError(f"No thumbnail for {paths.display(record.path)}: {err}.") from None
+        except OSError as err:
+            raise storage_error(err, self.home) or err from None
 
     def cameras(self) -> list[str]:
         """The cameras named in the library's pictures, for a camera filter to offer."""
@@ -334,7 +338,7 @@ class Engine:
         return [
             RootStatus(
                 r.path,
-                os.path.isdir(r.path),
+                not root_offline(r.path, any(n for (rid, _), n in per_root.items() if rid == r.id)),
                 per_root.get((r.id, "indexed"), 0),
                 per_root.get((r.id, "pending"), 0),
                 per_root.get((r.id, "failed"), 0),

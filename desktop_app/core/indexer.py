@@ -8,6 +8,7 @@ be read or decoded is recorded with its error and the rest goes on.
 """
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +26,7 @@ from desktop_app.core.errors import CancelledError
 from desktop_app.core.library import Library
 from desktop_app.core.progress import Control, Progress, RateMeter
 from desktop_app.core.scanner import bytes_hash
+from desktop_app.core.storage import storage_error
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, NewVector, VectorSet
 from desktop_app.core.sync import sync
 from desktop_app.core.vector_index import VectorIndex
@@ -140,10 +142,17 @@ def run_index(
             "done",
             message=_summary(
                 report.added, report.changed, report.moved, report.removed, report.offline_roots
-            ),
+            )
+            + "".join(f"; cannot read folder {i.path}: {i.error}" for i in report.issues),
         )
     except CancelledError:
         yield Progress("cancelled", message="Stopped; everything finished so far is kept")
+    except (OSError, sqlite3.Error) as err:
+        # A full or read-only data folder stops the run; everything committed stays.
+        known = storage_error(err, library.home)
+        if known is None:
+            raise
+        raise known from err
     finally:
         library.save_indexes()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from desktop_app.core.errors import KnownError, LibraryBusyError
+from desktop_app.core.storage import storage_error
 from desktop_app.core.store import Store, VectorSet
 from desktop_app.core.vector_index import VectorIndex
 
@@ -63,12 +64,14 @@ class Library:
         return handle
 
     def close(self) -> None:
-        if self.writer:
-            self.save_indexes()
-        self.store.close()
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
+        try:
+            if self.writer:
+                self.save_indexes()
+        finally:  # a full disk must not keep the database open or the lock held
+            self.store.close()
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
 
     # -- vector sets and their indexes ---------------------------------------------------------
 
@@ -134,4 +137,11 @@ class Library:
         with self._indexes_lock:
             indexes = list(self._indexes.values())
         for index in indexes:
-            index.save()
+            try:
+                index.save()
+            except OSError as err:
+                # The previous file stays in place; SQLite still holds every vector.
+                known = storage_error(err, self.home)
+                if known is None:
+                    raise
+                raise known from err

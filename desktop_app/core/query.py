@@ -24,6 +24,7 @@ TermKind = Literal["text", "image", "file"]
 _SPLIT = re.compile(r"\s+([+-])\s+")
 _WEIGHT = re.compile(r"^(\d+(?:\.\d+)?|\.\d+):(.+)$", re.DOTALL)
 MAX_TERMS = 16
+# The text models read at most a few hundred tokens; longer words are cut before tokenizing.
 MAX_TEXT_CHARS = 2000
 
 
@@ -70,11 +71,6 @@ class Query:
     def __post_init__(self) -> None:
         if len(self.terms) > MAX_TERMS:
             raise KnownError(f"A query can combine at most {MAX_TERMS} terms.")
-        for term in self.terms:
-            if term.kind == "text" and len(str(term.value)) > MAX_TEXT_CHARS:
-                raise KnownError(
-                    f"A search phrase can be at most {MAX_TEXT_CHARS} characters long."
-                )
 
     @property
     def effective(self) -> tuple[Term, ...]:

@@ -5,7 +5,6 @@ Kept apart from the :class:`~desktop_app.core.engine.Engine` facade, which hands
 (loaded lazily) and its file lookup.
 """
 
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -17,9 +16,10 @@ from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder, normal
 from desktop_app.core.errors import KnownError
 from desktop_app.core.filters import Filters
 from desktop_app.core.library import Library
-from desktop_app.core.query import Query, Term
+from desktop_app.core.query import MAX_TEXT_CHARS, Query, Term
 from desktop_app.core.search import Calibrate, Hit, merge, rank
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, VectorSet
+from desktop_app.core.sync import root_offline
 
 # CLIP's trained logit scale, for encoders that do not report their own.
 DEFAULT_LOGIT_SCALE = 100.0
@@ -58,7 +58,7 @@ class QueryRunner:
         for modality in (IMAGE, DOCUMENT):
             if modality not in kinds or not filters.allows_kind(modality):
                 continue
-            vset = self.library.searchable_set(modality)
+            vset = self._vector_set(modality, terms)
             if vset is None:
                 continue
             embedded = [self._embed_term(t, modality, vset) for t in terms]
@@ -71,11 +71,33 @@ class QueryRunner:
             lists.append(self._rank(vset, combined, k, calibrate, filters, exclude))
         return merge(lists, k)
 
+    def _vector_set(self, modality: str, terms: tuple[Term, ...]) -> VectorSet | None:
+        """The vectors this query can be compared with.
+
+        After a model change the previous model's set stays searchable until the new one is
+        complete, but its vectors are in another space (perhaps of another size). A query of
+        indexed files only ("more like this") stays in that complete set, since it uses their
+        stored vectors; any query the current model must embed searches the pictures it has
+        re-embedded so far instead.
+        """
+        vset = self.library.searchable_set(modality)
+        if vset is None or modality != IMAGE or all(t.kind == "file" for t in terms):
+            return vset
+        model_id = self._clip().model_id
+        if vset.model_id == model_id:
+            return vset
+        return next(
+            (s for s in self.library.reader().vector_sets(IMAGE) if s.model_id == model_id), None
+        )
+
     def _embed_term(self, term: Term, modality: str, vset: VectorSet) -> np.ndarray | None:
         """The term's unit vector in ``modality``'s space; None if it has no place there."""
         if term.kind == "text":
             model = self._clip() if modality == IMAGE else self._text_model()
-            return model.embed_texts([str(term.value)])[0]
+            # Lone surrogates (undecodable bytes in argv) crash the tokenizers: make them U+FFFD.
+            words = str(term.value)[:MAX_TEXT_CHARS]
+            words = words.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            return model.embed_texts([words])[0]
         if term.kind == "image":
             if modality != IMAGE:
                 return None
@@ -135,7 +157,7 @@ class QueryRunner:
         reader = self.library.reader()
         condition, params = filters.where()
         roots = reader.roots()
-        online = [r.id for r in roots if os.path.isdir(r.path)]
+        online = [r.id for r in roots if not root_offline(r.path, True)]
         if len(online) < len(roots):  # hide what is on an unplugged drive until it is back
             condition += f" AND f.root_id IN ({','.join('?' * len(online)) or 'NULL'})"
             params = params + online

@@ -123,7 +123,10 @@ class Store:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR):
+                # a second ROLLBACK would fail and hide the real error.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 

@@ -3,7 +3,7 @@
 A re-scan costs one ``stat`` per file. Only files whose size or mtime changed are read, to
 confirm by content hash that they really changed; a new file of the same size as a vanished one
 is hashed to recognise a move or rename, which keeps its vectors. Roots that are missing (an
-unplugged drive) are left untouched rather than emptied.
+unplugged drive, or its empty mount point) are left untouched rather than emptied.
 """
 
 import os
@@ -41,6 +41,17 @@ def _hash_or_none(path: str) -> str | None:
         return None  # vanished or unreadable: the indexer records the error when it reads it
 
 
+def root_offline(path: str, has_entries: bool) -> bool:
+    """Missing or unreadable; or empty while the library holds files under it, since an
+    unmounted drive often leaves its empty mount point behind (emptying the library's
+    entries then would lose them all, and re-embed them all when the drive returns)."""
+    try:
+        with os.scandir(path) as entries:
+            return has_entries and next(entries, None) is None
+    except OSError:
+        return True
+
+
 def sync(
     store: Store,
     roots: Sequence[Root],
@@ -54,10 +65,10 @@ def sync(
     changed: list[tuple[int, int, int, str | None]] = []
     same_content: list[tuple[int, int, int]] = []
     for root in roots:
-        if not os.path.isdir(root.path):
+        known = store.files_under(root.id)
+        if root_offline(root.path, bool(known)):
             report.offline_roots.append(root.path)
             continue
-        known = store.files_under(root.id)
         seen_paths: set[str] = set()
         for item in walk(root.path, exclude=exclude, include_hidden=include_hidden):
             if isinstance(item, ScanIssue):

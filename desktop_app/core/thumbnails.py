@@ -34,6 +34,10 @@ def thumbnail(cache_dir: Path, source: str, content_hash: str, size: int) -> Pat
     image.thumbnail((size, size))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    image.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY)
-    os.replace(tmp, target)
+    try:
+        image.save(tmp, "JPEG", quality=THUMBNAIL_QUALITY)
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave half a thumbnail behind
+        raise
     return target

@@ -7,6 +7,7 @@ vectors stored in SQLite. Small libraries are searched exactly, which returns th
 as a perfect ANN search.
 """
 
+import errno
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -26,6 +27,14 @@ _INITIAL_CAPACITY = 1024
 
 # Returns the stored vectors of the given labels, as (label, vector) pairs.
 Fetch = Callable[[list[int]], Iterable[tuple[int, np.ndarray]]]
+
+
+def _check_written(path: Path, expected: int) -> None:
+    """hnswlib ignores write errors (a full disk leaves a short file), so the saved size is
+    compared with the size the index says it should have."""
+    size = path.stat().st_size
+    if size != expected:
+        raise OSError(errno.ENOSPC, f"the index file was cut short ({size} of {expected} bytes)")
 
 
 class VectorIndex:
@@ -74,11 +83,19 @@ class VectorIndex:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_bytes(b"")  # raises the real error (read-only, no space) hnswlib hides
             self._index.save_index(str(tmp))
+            expected = self._index.index_file_size()
             self._dirty = False
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        try:
+            _check_written(tmp, expected)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except OSError:  # full or read-only disk: the previous file stays, as does the work
+            tmp.unlink(missing_ok=True)
+            self._dirty = True
+            raise
         dir_fd = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

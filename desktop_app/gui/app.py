@@ -44,7 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     QTimer.singleShot(0, window.start)
     code = app.exec()
-    engine.close()
+    try:
+        engine.close()  # saves the index: a full disk says so rather than a traceback
+    except KnownError as err:
+        sys.stderr.write(f"snapfind: {err}\n")
+        return code or 1
     return code
 
 

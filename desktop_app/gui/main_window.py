@@ -465,7 +465,7 @@ class MainWindow(QMainWindow):
                 return
             self.banner.show_message(
                 f"Now using {choice.model}. Pictures are being re-indexed in the background; "
-                "searches use the previous model until that is done."
+                "until that is done, searches cover the pictures re-indexed so far."
             )
             self.model_setup.check()
         self.start_index()

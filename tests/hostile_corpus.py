@@ -1,0 +1,159 @@
+"""A generated corpus of hostile and broken files, written into a real folder.
+
+:func:`build` returns, for each file the library should list, what must become of it:
+``"indexed"`` (unusual but valid), ``"failed"`` (one recorded error) or ``"either"`` (damage
+that a decoder may or may not survive: it must end indexed or failed, never pending). Things
+that are not regular files (FIFOs, devices, link loops) must never be opened nor listed.
+"""
+
+import io
+import os
+import struct
+import zlib
+from pathlib import Path
+
+from imagegen import scene
+from PIL import Image
+
+GOOD = 12
+_EXIF_APP1 = b"\xff\xe1"
+
+
+def _encode(image: Image.Image, fmt: str, **args: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **args)
+    return buffer.getvalue()
+
+
+def _corrupt(data: bytes, seed: int) -> bytes:
+    """Overwrite a run of bytes in the middle with garbage, keeping the header."""
+    middle = len(data) // 2
+    garbage = bytes((seed * 31 + i * 17) % 256 for i in range(64))
+    return data[:middle] + garbage + data[middle + 64 :]
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims huge dimensions and holds a few bytes of pixels."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _png_text_bomb() -> bytes:
+    """A small valid PNG with a zTXt chunk that inflates to 200 MB (a zip bomb)."""
+    plain = _encode(scene(3, (64, 64)), "PNG")
+    bomb = zlib.compress(b"\x00" * 200_000_000, 9)
+    chunk = _png_chunk(b"zTXt", b"Comment\x00\x00" + bomb)
+    return plain[:33] + chunk + plain[33:]  # right after IHDR
+
+
+def _png_idat_bomb() -> bytes:
+    """8000×8000 black, under the pixel limit: about 60 KB that decode to 192 MB."""
+    return _encode(Image.new("L", (8000, 8000)), "PNG", optimize=True)
+
+
+def _gif_many_frames(frames: int) -> bytes:
+    first = Image.new("P", (32, 32), 0)
+    rest = [Image.new("P", (32, 32), i % 200 + 1) for i in range(frames - 1)]
+    for image in (first, *rest):
+        image.putpalette([v for i in range(256) for v in ((i * 7) % 256, i, 255 - i)])
+    return _encode(first, "GIF", save_all=True, append_images=rest, duration=10, loop=0)
+
+
+def _jpeg_with_exif(exif_payload: bytes) -> bytes:
+    """A JPEG whose APP1 segment carries the given bytes as its EXIF."""
+    plain = _encode(scene(5, (64, 64)), "JPEG", quality=85)
+    body = b"Exif\x00\x00" + exif_payload
+    segment = _EXIF_APP1 + struct.pack(">H", len(body) + 2) + body
+    return plain[:2] + segment + plain[2:]
+
+
+def _exif_bad_orientation() -> bytes:
+    """Little-endian TIFF header, one IFD entry: Orientation (0x0112) = 9 (no such value)."""
+    ifd = struct.pack("<H", 1) + struct.pack("<HHIHH", 0x0112, 3, 1, 9, 0) + b"\x00\x00\x00\x00"
+    return b"II*\x00" + struct.pack("<I", 8) + ifd
+
+
+def _exif_loop() -> bytes:
+    """An IFD whose ExifIFD pointer points back at itself, and an offset beyond the end."""
+    ifd = (
+        struct.pack("<H", 2)
+        + struct.pack("<HHII", 0x8769, 4, 1, 8)
+        + struct.pack("<HHII", 0x010F, 2, 400, 0xFFFFFF)
+        + b"\x00\x00\x00\x00"
+    )
+    return b"II*\x00" + struct.pack("<I", 8) + ifd
+
+
+def build(folder: Path) -> dict[str, str]:
+    """Write the corpus into ``folder``; returns {path: expected outcome}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    expect: dict[str, str] = {}
+
+    def put(name: str | bytes, data: bytes, outcome: str, where: Path = folder) -> None:
+        path = os.path.join(os.fsencode(where), os.fsencode(name))
+        with open(path, "wb") as handle:
+            handle.write(data)
+        expect[os.fsdecode(path)] = outcome
+
+    for i in range(GOOD):
+        put(f"good{i:02d}.jpg", _encode(scene(900 + i, (96, 72)), "JPEG", quality=90), "indexed")
+
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    originals = {
+        "jpg": _encode(scene(1, (160, 120)), "JPEG", quality=90),
+        "png": _encode(scene(2, (160, 120)), "PNG"),
+        "webp": _encode(scene(3, (160, 120)), "WEBP", quality=80),
+        "heic": _encode(scene(4, (160, 120)), "HEIF"),
+        "tif": _encode(scene(5, (160, 120)), "TIFF", compression="tiff_deflate"),
+    }
+    for ext, data in originals.items():
+        put(f"truncated-half.{ext}", data[: len(data) // 2], "failed")
+        put(f"truncated-header.{ext}", data[:24], "failed")
+        put(f"corrupted.{ext}", _corrupt(data, len(ext)), "either")
+        put(f"empty.{ext}", b"", "failed")
+
+    put("pixel-bomb.png", _encode(Image.new("1", (20000, 20000)), "PNG"), "failed")
+    put("huge-header.png", _png_header_only(65535, 65535), "failed")
+    put("huge-header-under-limit.png", _png_header_only(12000, 12000), "failed")
+    put("zip-bomb-text.png", _png_text_bomb(), "either")
+    put("big-but-allowed.png", _png_idat_bomb(), "indexed")
+    put("gif-10000-frames.gif", _gif_many_frames(10_000), "indexed")
+    put("exif-garbage.jpg", _jpeg_with_exif(b"\xde\xad\xbe\xef" * 40), "indexed")
+    put("exif-bad-orientation.jpg", _jpeg_with_exif(_exif_bad_orientation()), "indexed")
+    put("exif-loop.jpg", _jpeg_with_exif(_exif_loop()), "indexed")
+    put("png-named.jpg", originals["png"], "indexed")
+    put("jpeg-named.heic", originals["jpg"], "indexed")
+    put("text-named.png", b"Dear diary,\nnot a picture at all.\n", "failed")
+    put("binary-named.webp", bytes(range(256)) * 8, "failed")
+    put(b"invalid-utf8-\xff\xfe.jpg", originals["jpg"], "indexed")
+    put("new\nline.jpg", originals["jpg"], "indexed")
+    put("tab\tand 'quotes\" .jpg", originals["jpg"], "indexed")
+
+    deep = folder
+    while len(os.fsencode(deep)) < 3700:
+        deep = deep / ("d" * 200)
+    deep.mkdir(parents=True)
+    put("x" * 200 + ".jpg", originals["jpg"], "indexed", where=deep)
+
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "self-loop.jpg").symlink_to(folder / "self-loop.jpg")
+    (folder / "dangling.jpg").symlink_to(folder / "does-not-exist.jpg")
+    os.mkfifo(folder / "pipe.jpg")
+    os.mkfifo(folder / "pipe-without-extension")
+    for device in ("/dev/zero", "/dev/urandom"):
+        if os.path.exists(device):
+            (folder / f"{Path(device).name}.png").symlink_to(device)
+    return expect
