@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from desktop_app.core.errors import KnownError
+from desktop_app.core.errors import CancelledError, KnownError
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.store import FileRecord, Store
 from desktop_app.core.vector_index import VectorIndex
@@ -142,7 +142,8 @@ def find_groups(
     k: int = DEFAULT_K,
     control: Control | None = None,
 ) -> Iterator[Progress | Report]:
-    """Yield :class:`Progress` while the neighbour graph is built, then one :class:`Report`.
+    """Yield :class:`Progress` while the neighbour graph is built, then one :class:`Report`
+    (or, once ``control`` is cancelled, a last progress with the phase ``cancelled``).
 
     ``root_ids`` limits the work to pictures under those library folders (both ends of a pair).
     """
@@ -160,7 +161,11 @@ def find_groups(
         if digest is not None:
             groups.join(by_hash.setdefault(digest, position), position, check=False)
     if threshold < 1.0 and n > 1:
-        edges = yield from _edges(labels, vectors, index, threshold, k, control)
+        try:
+            edges = yield from _edges(labels, vectors, index, threshold, k, control)
+        except CancelledError:
+            yield Progress(phase="cancelled", total=n, message="Stopped")
+            return
         for i, j in edges:
             groups.join(i, j, check=True)
     found = _describe(store, groups.groups(), file_ids, hashes, vectors)
