@@ -32,9 +32,7 @@ def test_json_lists_planted_groups_keeper_first(
     assert out["threshold"] == TINY_NEAR and out["level"] is None and out["pictures"] == 13
     groups = out["groups"]
     assert [len(g["members"]) for g in groups] == [5, 4]
-    assert [{Path(m["path"]).name for m in g["members"]} for g in groups] == list(
-        expected.values()
-    )
+    assert [{Path(m["path"]).name for m in g["members"]} for g in groups] == list(expected.values())
     for group in groups:
         first = group["members"][0]
         assert first["keep"] and Path(first["path"]).name in expected

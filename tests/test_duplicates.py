@@ -11,7 +11,7 @@ from conftest import run_index
 from imagegen import scene
 from vector_library import clustered, nudge, vector_library
 
-from desktop_app.core.duplicates import LEVELS, copy_list, find_groups, parse_threshold
+from desktop_app.core.duplicates import LEVELS, Report, copy_list, find_groups, parse_threshold
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
 from desktop_app.core.progress import Control, Progress
@@ -131,7 +131,7 @@ def test_a_chain_of_small_steps_does_not_become_one_group(tmp_path: Path) -> Non
     library, vset = vector_library(tmp_path / "home", vectors)
     try:
         work = find_groups(library.reader(), vset.id, library.index_for(vset), 0.95)
-        report = [r for r in work if not isinstance(r, Progress)][0]
+        report = next(r for r in work if isinstance(r, Report))
         assert 1 < len(report.groups) < 12
         matrix = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         for group in report.groups:
