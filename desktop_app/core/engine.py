@@ -375,8 +375,8 @@ class Engine:
         self, threshold: float | str = DEFAULT_LEVEL, folders: Sequence[str] | None = None
     ) -> list[DuplicateGroup]:
         """The groups of :meth:`duplicate_scan`, largest first, each with its keeper first."""
-        report = [r for r in self.duplicate_scan(threshold, folders) if not isinstance(r, Progress)]
-        return report[0].groups
+        scan = self.duplicate_scan(threshold, folders)
+        return next(r for r in scan if isinstance(r, DuplicateReport)).groups
 
     # -- files, thumbnails, status -----------------------------------------------------------
 
