@@ -10,7 +10,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from pytestqt.qtbot import QtBot
 from test_duplicates import TINY_NEAR, digests, plant
 
-from desktop_app.gui.duplicates import DuplicatesDialog, ItemRole
+from desktop_app.gui.duplicates import DuplicatesDialog, ItemRole, alike
 from desktop_app.gui.main_window import MainWindow
 
 
@@ -59,6 +59,9 @@ def test_find_duplicates_window(
     tile = dialog.members_model.index(0).data(Qt.ItemDataRole.DisplayRole)
     assert tile.startswith("★ Suggested to keep\ns00.jpg\n400 × 300 · ")
     assert tile.endswith(str(folder))
+    heading = dialog.groups_model.index(0).data(Qt.ItemDataRole.DisplayRole)
+    assert heading.startswith("5 pictures · ≥ 99.") and heading.endswith("\ns00.jpg")
+    assert (alike(0.99996), alike(1.0)) == ("99.9%", "100.0%")  # never "100%" for a near copy
     qtbot.waitUntil(
         lambda: (
             dialog.members_model.index(0).data(Qt.ItemDataRole.DecorationRole) is not None

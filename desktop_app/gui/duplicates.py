@@ -8,6 +8,7 @@ size, resolution, date and path. The window only reveals files and copies their 
 never moves or deletes anything.
 """
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -52,6 +53,11 @@ if TYPE_CHECKING:
 ItemRole = Qt.ItemDataRole.UserRole + 1  # the Group or Member of a row
 Index = QModelIndex | QPersistentModelIndex
 GROUP_ICON, MEMBER_ICON = 64, 180
+
+
+def alike(cosine: float) -> str:
+    """A cosine as a percentage, rounded down: 0.99996 is "99.9%", only 1.0 is "100.0%"."""
+    return f"{math.floor(cosine * 1000) / 10:.1f}%"
 
 
 class _PictureListModel(QAbstractListModel):
@@ -121,7 +127,7 @@ class GroupsModel(_PictureListModel):
         return item.members[0].file_id
 
     def _text(self, item: Group) -> str:
-        kind = "identical files" if item.exact else f"≥ {item.similarity:.1%} alike"
+        kind = "identical files" if item.exact else f"≥ {alike(item.similarity)} alike"
         return f"{len(item.members)} pictures · {kind}\n{os.path.basename(item.members[0].path)}"
 
     def _tooltip(self, item: Group) -> str:
@@ -140,7 +146,7 @@ class MembersModel(_PictureListModel):
         elif item.exact_copy:
             verdict = "Identical file"
         else:
-            verdict = f"{item.similarity:.1%} alike"
+            verdict = f"{alike(item.similarity)} alike"
         pixels = f"{item.width} × {item.height}" if item.width else "size unknown"
         taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(item.taken_at))
         return (
@@ -191,6 +197,7 @@ class DuplicatesDialog(QDialog):
         self.groups_view = QListView()
         self.groups_view.setModel(self.groups_model)
         self.groups_view.setIconSize(QSize(GROUP_ICON, GROUP_ICON))
+        self.groups_view.setUniformItemSizes(True)
         self.groups_view.setAccessibleName("Duplicate groups")
         self.groups_view.selectionModel().currentChanged.connect(self._group_chosen)
         self.members_view = QListView()
