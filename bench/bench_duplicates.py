@@ -47,7 +47,7 @@ from PIL import Image
 from report import markdown_table, write_json
 from vector_library import clustered, nudge, vector_library  # type: ignore[import-not-found]
 
-from desktop_app.core.duplicates import LEVELS, Report, find_groups
+from desktop_app.core.duplicates import LEVELS, Report, find_groups, picture_vectors
 from desktop_app.core.engine import Engine
 from desktop_app.core.library import Library
 from desktop_app.core.store import IMAGE
@@ -126,7 +126,7 @@ def cosine_stats(engine: Engine) -> dict[str, Any]:
     store = engine.library.reader()
     vset = engine.library.searchable_set(IMAGE)
     assert vset is not None
-    _, file_ids, _, _, matrix = store.picture_vectors(vset.id)
+    _, file_ids, _, _, matrix = picture_vectors(store, vset.id)
     matrix = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
     records = store.files(int(f) for f in file_ids)
     names = [Path(records[int(f)].path).stem for f in file_ids]
@@ -242,7 +242,7 @@ def speed(args: argparse.Namespace, count: int) -> dict[str, Any]:
         read_s = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            store.picture_vectors(vset.id)
+            picture_vectors(store, vset.id)
             read_s.append(time.perf_counter() - t0)
         results["read_vectors_s"] = statistics.median(read_s)
         for name in ("near", "similar"):

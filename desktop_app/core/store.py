@@ -456,22 +456,6 @@ class Store:
         ):
             yield r[0], np.frombuffer(r[1], dtype=np.float32)
 
-    def picture_vectors(
-        self, set_id: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None], np.ndarray]:
-        """Every picture vector of a set in one read, for whole-library work (duplicates):
-        (labels, file ids, root ids, content hashes, float32 matrix), one row per vector."""
-        rows = self.db.conn.execute(
-            "SELECT v.label, v.file_id, f.root_id, f.hash, v.vector FROM vectors v"
-            " JOIN files f ON f.id = v.file_id WHERE v.set_id = ? AND f.kind = ?"
-            " ORDER BY v.label",
-            (set_id, IMAGE),
-        ).fetchall()
-        ints = np.array([(r[0], r[1], r[2]) for r in rows], dtype=np.int64).reshape(-1, 3)
-        dim = len(rows[0][4]) // 4 if rows else 0
-        matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(-1, dim)
-        return ints[:, 0], ints[:, 1], ints[:, 2], [r[3] for r in rows], matrix
-
     def resolve_labels(
         self, set_id: int, labels: list[int]
     ) -> dict[int, tuple[int, int, int | None, int | None]]:
