@@ -8,6 +8,8 @@ from test_cli import cli
 from test_duplicates import TINY_NEAR, digests, plant
 from tiny_model import ARCH
 
+pytestmark = pytest.mark.slow  # four CLI processes build the library: about 30 s
+
 
 @pytest.fixture(scope="module")
 def library(
