@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -78,6 +79,25 @@ def _parser() -> argparse.ArgumentParser:
     similar.add_argument("path", metavar="PATH")
     _result_options(similar)
     _filter_options(similar)
+
+    dups = sub.add_parser(
+        "duplicates",
+        help="groups of duplicate pictures (nothing is deleted)",
+        description="List groups of copies and near-copies, the suggested one to keep first. "
+        "Files are never moved or deleted.",
+    )
+    dups.add_argument(
+        "--threshold",
+        type=_threshold,
+        default="near",
+        metavar="LEVEL",
+        help="exact (same bytes), near (re-encoded, resized: default), similar (bursts), "
+        "or a CLIP cosine such as 0.95",
+    )
+    dups.add_argument(
+        "--in", dest="folders", action="append", metavar="FOLDER", help="only this library folder"
+    )
+    dups.add_argument("--json", action="store_true", help="machine-readable output")
 
     status = sub.add_parser("status", help="counts, model and sizes")
     status.add_argument("--json", action="store_true")
@@ -182,6 +202,15 @@ def _picture(path: str) -> str:
     return os.path.abspath(path)
 
 
+def _threshold(value: str) -> float:
+    from desktop_app.core.duplicates import parse_threshold  # numpy: only when it is used
+
+    try:
+        return parse_threshold(value)
+    except KnownError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
 
@@ -269,6 +298,45 @@ def _run_index(engine: Any, retry_failed: bool) -> int:
     return EXIT_OK
 
 
+def _duplicates(engine: Any, threshold: float, folders: list[str] | None, as_json: bool) -> None:
+    from desktop_app.core.duplicates import LEVEL_LABELS, Report, level_of
+
+    report = next(r for r in engine.duplicate_scan(threshold, folders) if isinstance(r, Report))
+    level = level_of(threshold)
+    if as_json:
+        groups = [
+            {
+                "similarity": g.similarity,
+                "exact": g.exact,
+                "members": [{**asdict(m), "path": display(m.path)} for m in g.members],
+            }
+            for g in report.groups
+        ]
+        data = {"threshold": threshold, "level": level, "pictures": report.pictures}
+        _out(json.dumps({**data, "groups": groups}, ensure_ascii=False))
+        return
+    named = f"{LEVEL_LABELS[level]}, " if level else ""
+    criterion = "same bytes" if threshold >= 1.0 else f"cosine ≥ {threshold:.3f}"
+    if not report.groups:
+        _out(f"No duplicates among {report.pictures} pictures ({named}{criterion}).")
+        return
+    for number, group in enumerate(report.groups, start=1):
+        _out(f"Group {number}: {len(group.members)} pictures")
+        for m in group.members:
+            mark = "keep" if m.keep else ("same" if m.exact_copy else f"{m.similarity:.3f}")
+            pixels = f"{m.width}×{m.height}" if m.width else "?"
+            taken = time.strftime("%Y-%m-%d", time.localtime(m.taken_at)) if m.taken_at else ""
+            _out(
+                f"  {mark:<5}  {pixels:>11}  {human_bytes(m.size):>9}  {taken:<10}  "
+                f"{display(m.path)}"
+            )
+    count = sum(len(g.members) for g in report.groups)
+    _out(
+        f"{len(report.groups)} groups, {count} of {report.pictures} pictures ({named}{criterion})."
+        " Nothing was moved or deleted."
+    )
+
+
 def _status(engine: Any, as_json: bool) -> None:
     status = engine.status()
     if as_json:
@@ -343,7 +411,7 @@ def _models(engine: Any, args: argparse.Namespace) -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     from desktop_app.core.engine import Engine
 
-    read_only = args.command in ("search", "similar", "status", "errors") or (
+    read_only = args.command in ("search", "similar", "duplicates", "status", "errors") or (
         args.command == "models" and args.models_command == "list"
     )
     with Engine(args.home, writer=not read_only) as engine:
@@ -361,6 +429,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             _print_hits(engine.query(_query(args), args.k, filters=_filters(args)), args)
         elif args.command == "similar":
             _print_hits(engine.similar(args.path, args.k, filters=_filters(args)), args)
+        elif args.command == "duplicates":
+            _duplicates(engine, args.threshold, args.folders, args.json)
         elif args.command == "status":
             _status(engine, args.json)
         elif args.command == "errors":

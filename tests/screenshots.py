@@ -133,6 +133,7 @@ def main() -> None:
         settle(app)
         shoot(dialog, args.folder, "6-settings")
         dialog.close()
+        shoot_duplicates(app, window, base / "Exports", photos, args.folder)
         window.close()
         engine.close()
 
@@ -162,6 +163,37 @@ def shoot_query_states(app: QApplication, window: QWidget, photos: Path, folder:
     bar.submit()
     settle(app, 2500)
     shoot(window, folder, "8-no-good-matches")
+
+
+def shoot_duplicates(
+    app: QApplication, window: object, exports: Path, photos: Path, out: Path
+) -> None:
+    """Copies of a few photos (re-encoded, resized, byte-for-byte) in a second folder, then the
+    duplicates window. The tiny model puts every picture far above real CLIP's thresholds, so
+    the slider's stops are moved to where its copies sit."""
+    from PIL import Image
+
+    from desktop_app.gui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    exports.mkdir()
+    for i in (3, 7, 11):
+        source = photos / f"{2019 + i % 5}" / f"IMG_{i:04d}.jpg"
+        with Image.open(source) as picture:
+            picture.save(exports / f"IMG_{i:04d}-q60.jpg", quality=60)
+            picture.resize((picture.width // 2, picture.height // 2)).save(
+                exports / f"IMG_{i:04d}-small.jpg"
+            )
+        (exports / f"IMG_{i:04d}.jpg").write_bytes(source.read_bytes())
+    window.add_folder(str(exports))
+    wait(app, lambda: window._task is not None and window._task.isFinished())
+    dialog = window.find_duplicates()
+    dialog.levels = (1.0, 0.9982, 0.99)
+    dialog.scan()
+    wait(app, lambda: not dialog.running())
+    settle(app, 1500)
+    shoot(dialog, out, "9-duplicates")
+    dialog.close()
 
 
 if __name__ == "__main__":

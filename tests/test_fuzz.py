@@ -224,7 +224,7 @@ def test_empty_query_through_the_cli_is_a_usage_error(
     with pytest.raises(SystemExit) as exited:
         cli.main(["--home", str(searchable_home), "search", ""])
     assert exited.value.code == 2
-    assert "give either a description or --image FILE" in capsys.readouterr().err
+    assert "give a description or --image FILE" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 5000), (3, 2)])

@@ -101,12 +101,12 @@ def test_whole_cycle_with_the_network_blocked(
     assert _snapshot(folder) == before
 
 
-def _find_duplicates(engine: Engine) -> None:
-    """The duplicate-find step of the read-only cycle. ``Engine.duplicates(threshold)`` comes
-    from another branch: LEAD, after merging, call it directly here and check its result."""
-    duplicates: Callable[[float], object] | None = getattr(engine, "duplicates", None)
-    if duplicates is not None:
-        duplicates(0.95)
+def _find_duplicates(engine: Engine, folder: Path) -> None:
+    """The duplicate-find step of the read-only cycle: it finds the byte copy, and only says so."""
+    groups = engine.duplicates("exact")
+    names = [{Path(m.path).name for m in g.members} for g in groups]
+    assert {"p0.jpg", "readonly.jpg"} in names
+    assert engine.duplicates(0.95)
 
 
 def test_files_under_the_roots_are_never_written(
@@ -132,7 +132,7 @@ def test_files_under_the_roots_are_never_written(
         record = engine.file(path) if not path.is_symlink() else None
         if record is not None and record.status == "indexed":
             assert engine.thumbnail(record.id, 64)
-    _find_duplicates(engine)
+    _find_duplicates(engine, folder)
     list(engine.index())  # a re-scan
     engine.retry_failed()
     list(engine.index())

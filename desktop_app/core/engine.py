@@ -9,13 +9,16 @@ meant to run in one worker at a time.
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_app.core import models, paths
 from desktop_app.core import query as query_terms
 from desktop_app.core.decoding import DecodeError
+from desktop_app.core.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
+from desktop_app.core.duplicates import Group as DuplicateGroup
+from desktop_app.core.duplicates import Report as DuplicateReport
 from desktop_app.core.encoders.base import ImageTextEncoder
 from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
 from desktop_app.core.errors import KnownError, NotIndexedError
@@ -299,6 +302,35 @@ class Engine:
     ) -> list[Hit]:
         """The best ``k`` files for a query of weighted terms; see :class:`QueryRunner`."""
         return self._queries.run(query, k, kinds=kinds, filters=filters or Filters())
+
+    def duplicate_scan(
+        self,
+        threshold: float | str = DEFAULT_LEVEL,
+        folders: Sequence[str] | None = None,
+        control: Control | None = None,
+    ) -> Iterator[Progress | DuplicateReport]:
+        """Groups of duplicate pictures (see :mod:`duplicates`): progress, then one report.
+
+        ``threshold`` is a cosine or a level name ("exact", "near", "similar"); ``folders``
+        limits the scan to those library folders. Files are never touched.
+        """
+        cosine = parse_threshold(threshold)
+        vset = self.library.searchable_set(IMAGE)
+        if vset is None:
+            yield DuplicateReport([], cosine, 0)
+            return
+        reader = self.library.reader()
+        wanted = {os.path.abspath(f) for f in folders} if folders is not None else None
+        root_ids = None if wanted is None else {r.id for r in reader.roots() if r.path in wanted}
+        index = self.library.index_for(vset)
+        yield from find_groups(reader, vset.id, index, cosine, root_ids=root_ids, control=control)
+
+    def duplicates(
+        self, threshold: float | str = DEFAULT_LEVEL, folders: Sequence[str] | None = None
+    ) -> list[DuplicateGroup]:
+        """The groups of :meth:`duplicate_scan`, largest first, each with its keeper first."""
+        scan = self.duplicate_scan(threshold, folders)
+        return next(r for r in scan if isinstance(r, DuplicateReport)).groups
 
     # -- files, thumbnails, status -----------------------------------------------------------
 

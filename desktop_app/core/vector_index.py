@@ -156,6 +156,38 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self._live)
 
+    def knn(
+        self, queries: np.ndarray, k: int, ef: int = _EF_SEARCH
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For each query row, its ``k`` nearest stored vectors: (labels, cosines), best first.
+
+        One call answers a whole batch (hnswlib spreads it over the cores), which is what makes
+        a neighbour graph of the entire library affordable; small libraries are answered
+        exactly. ``ef`` trades recall for time (at least ``k`` is used); the very nearest
+        neighbours, which is what duplicates are, are found even with a small one. The lock is
+        held for the batch, so callers keep batches short.
+        """
+        q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock:
+            k = min(k, len(self._live))
+            if k <= 0 or not len(q):
+                return np.empty((len(q), 0), dtype=np.int64), np.empty((len(q), 0), np.float32)
+            if len(self._live) > EXACT_SEARCH_LIMIT:
+                self._index.set_ef(max(ef, k))
+                labels, distances = self._index.knn_query(q, k=k)
+                return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
+            if self._matrix is None:
+                live = np.fromiter(self._live, dtype=np.int64, count=len(self._live))
+                items = np.asarray(self._index.get_items(live.tolist()), dtype=np.float32)
+                self._matrix = (live, items)
+            live, vectors = self._matrix
+        norms = np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+        scores = (q / norms) @ vectors.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        best = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-best, axis=1, kind="stable")
+        return live[np.take_along_axis(top, order, axis=1)], np.take_along_axis(best, order, 1)
+
     @property
     def dirty(self) -> bool:
         return self._dirty

@@ -47,6 +47,7 @@ from desktop_app.core.scanner import IMAGE_EXTENSIONS
 from desktop_app.core.search import Hit
 from desktop_app.core.watcher import FolderWatcher, WatchMode
 from desktop_app.gui.dropping import read_mime
+from desktop_app.gui.duplicates import open_duplicates
 from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.model_setup import DOWNLOAD, IMPORT, ModelSetup
 from desktop_app.gui.preview import PreviewPane, open_file, show_in_folder
@@ -65,6 +66,7 @@ REFRESH_WHILE_INDEXING_S = 2.0
 
 class MainWindow(QMainWindow):
     watch_fired = Signal()  # from the watcher's thread; queued to the UI thread
+    find_duplicates = open_duplicates  # File ▸ Find duplicates…: a window of its own
 
     def __init__(self, engine: Engine, icon: QIcon, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
         for text, shortcut, slot in (
             ("&Add folder…", QKeySequence("Ctrl+O"), self.choose_folder),
             ("Search by &image…", QKeySequence("Ctrl+I"), self.choose_query_image),
+            ("Find &duplicates…", QKeySequence("Ctrl+D"), self.find_duplicates),
             ("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings),
             ("&Quit", QKeySequence.StandardKey.Quit, self.close),
         ):

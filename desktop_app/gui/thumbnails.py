@@ -39,15 +39,19 @@ class ThumbnailCache(QObject):
 
     def get(self, hit: Hit) -> QPixmap | None:
         """The thumbnail if it is in memory; otherwise None, and it is requested."""
-        pixmap = self._pixmaps.get(hit.file_id)
-        if pixmap is not None:
-            self._pixmaps.move_to_end(hit.file_id)
-            return pixmap
-        if hit.kind == "document":
+        if hit.kind == "document" and hit.file_id not in self._pixmaps:
             return self._remember(hit.file_id, document_card(hit))
-        if hit.file_id not in self._in_flight and hit.file_id not in self._failed:
-            self._in_flight.add(hit.file_id)
-            file_id = hit.file_id
+        return self.picture(hit.file_id)
+
+    def picture(self, file_id: int) -> QPixmap | None:
+        """An indexed picture's thumbnail if it is in memory; otherwise None, and it is
+        requested."""
+        pixmap = self._pixmaps.get(file_id)
+        if pixmap is not None:
+            self._pixmaps.move_to_end(file_id)
+            return pixmap
+        if file_id not in self._in_flight and file_id not in self._failed:
+            self._in_flight.add(file_id)
             run_async(
                 lambda: self._decode(file_id),
                 lambda image: self._arrived(file_id, image),
