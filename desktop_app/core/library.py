@@ -81,10 +81,11 @@ class Library:
                 index.load()
                 reader = self.reader()
                 index.reconcile(
-                    reader.labels(vset.id),
+                    lambda: reader.labels(vset.id),
                     lambda labels: reader.vectors_by_label(vset.id, labels),
+                    summary=reader.label_summary(vset.id),
                 )
-                if self.writer and index.dirty:
+                if self.writer and index.needs_save:
                     index.save()
                 self._indexes[vset.id] = index
             return index

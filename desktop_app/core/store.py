@@ -437,6 +437,15 @@ class Store:
         rows = self.db.conn.execute("SELECT label FROM vectors WHERE set_id = ?", (set_id,))
         return {r[0] for r in rows}
 
+    def label_summary(self, set_id: int) -> tuple[int, int, int]:
+        """(count, sum, max) of the set's labels in one pass over the primary key (no blobs)."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(label), 0), COALESCE(MAX(label), -1) FROM vectors"
+            " WHERE set_id = ?",
+            (set_id,),
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
     def vectors_by_label(
         self, set_id: int, labels: Iterable[int]
     ) -> Iterator[tuple[int, np.ndarray]]:

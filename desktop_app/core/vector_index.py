@@ -5,11 +5,22 @@ fsync, rename) from time to time. After a crash the file can therefore lag behin
 still hold labels SQLite has since dropped; :meth:`VectorIndex.reconcile` repairs both from the
 vectors stored in SQLite. Small libraries are searched exactly, which returns the same ranking
 as a perfect ANN search.
+
+Opening must not cost O(n) Python work (a million labels take seconds to read and compare), so
+each save also writes a small state file beside the index: the labels marked deleted in it and
+a summary of its live labels (count, sum, max). The state file is removed before the index file
+is replaced and written after, so it only ever describes the file it sits beside. On open, if
+the summary equals SQLite's (one aggregate query), the index holds exactly SQLite's labels:
+labels come from a monotonic counter and reach the index in commit order, so anything SQLite
+committed that the index lacks raises SQLite's max label, and anything SQLite dropped that the
+index still holds changes the count. Any other case takes the full label-by-label repair.
 """
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import hnswlib
@@ -17,31 +28,57 @@ import numpy as np
 
 # Below this many vectors a brute-force scan is both exact and about as fast as HNSW.
 EXACT_SEARCH_LIMIT = 5000
-_M = 16
-_EF_CONSTRUCTION = 128
-_EF_SEARCH = 128
 _INITIAL_CAPACITY = 1024
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    """Graph degree and beam widths. ``m`` and ``ef_construction`` are fixed in a saved file
+    when it is built; ``ef_search`` applies to every index at load."""
+
+    m: int = 16
+    ef_construction: int = 128
+    ef_search: int = 128
+
+
+DEFAULT_PARAMS = HnswParams()
+
+# (count, sum, max) of a set of labels; max is -1 for none. See Store.label_summary.
+LabelSummary = tuple[int, int, int]
 
 # Returns the stored vectors of the given labels, as (label, vector) pairs.
 Fetch = Callable[[list[int]], Iterable[tuple[int, np.ndarray]]]
 
 
+def summarise(labels: Iterable[int]) -> LabelSummary:
+    items = list(labels)
+    return len(items), sum(items), max(items, default=-1)
+
+
 class VectorIndex:
     """Thread-safe wrapper: one lock serialises adds, deletes, saves and queries."""
 
-    def __init__(self, path: Path, dim: int) -> None:
+    def __init__(self, path: Path, dim: int, params: HnswParams = DEFAULT_PARAMS) -> None:
         self.path = path
+        self.state_path = path.with_name(path.name + ".state")
         self.dim = dim
+        self.params = params
         self._lock = threading.Lock()
         self._index = self._new_index(_INITIAL_CAPACITY)
-        self._live: set[int] = set()
+        self._deleted: set[int] = set()  # labels marked deleted in _index (never reused)
+        self._sum = 0  # of the live labels
+        self._max: int | None = -1  # max live label; None: unknown until recomputed
+        self._known = True  # False after loading a file without a matching state file
         self._dirty = False
+        self._state_saved = False
         self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # (labels, vectors) cache
 
     def _new_index(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="cosine", dim=self.dim)
-        index.init_index(max_elements=capacity, ef_construction=_EF_CONSTRUCTION, M=_M)
-        index.set_ef(_EF_SEARCH)
+        index.init_index(
+            max_elements=capacity, ef_construction=self.params.ef_construction, M=self.params.m
+        )
+        index.set_ef(self.params.ef_search)
         return index
 
     # -- persistence -------------------------------------------------------------------------
@@ -53,62 +90,125 @@ class VectorIndex:
         try:
             index = hnswlib.Index(space="cosine", dim=self.dim)
             index.load_index(str(self.path))
-            index.set_ef(_EF_SEARCH)
-            ids = set(index.get_ids_list())
+            index.set_ef(self.params.ef_search)
         except (RuntimeError, ValueError, OSError, MemoryError):
             return False
+        state = self._read_state()
         with self._lock:
             self._index = index
-            # Deleted labels are in get_ids_list too; reconcile() narrows this to the live ones.
-            self._live = ids
             self._matrix = None
+            self._dirty = False
+            self._known = state is not None
+            self._state_saved = state is not None
+            if state is not None:
+                self._deleted, self._sum, self._max = state
         return True
+
+    def _read_state(self) -> tuple[set[int], int, int] | None:
+        """(deleted labels, sum, max) from the state file, if it describes the index file."""
+        try:
+            state = json.loads(self.state_path.read_text("utf-8"))
+            st = self.path.stat()
+            if (state["size"], state["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
+                return None
+            return {int(x) for x in state["deleted"]}, int(state["sum"]), int(state["max"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @property
+    def needs_save(self) -> bool:
+        """Changed since loaded or saved, or the file lacks its state file."""
+        return self._dirty or not self._state_saved
 
     def save(self) -> None:
         """Write atomically: a reader or a crash sees the old file or the new one, never half."""
         with self._lock:
-            if not self._dirty and self.path.exists():
+            if not self.needs_save and self.path.exists():
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            self._index.save_index(str(tmp))
+            write_index = self._dirty or not self.path.exists()
+            if write_index:
+                self._index.save_index(str(tmp))
+            state = (
+                {"deleted": sorted(self._deleted), "sum": self._sum, "max": self._live_max()}
+                if self._known
+                else None  # loaded without a state file and not reconciled: nothing to vouch
+            )
             self._dirty = False
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        if write_index:
+            _fsync(tmp)
+            self.state_path.unlink(missing_ok=True)  # never beside a file it does not describe
+            os.replace(tmp, self.path)
+        if state is None:
+            _fsync(self.path.parent)
+            return
+        st = self.path.stat()
+        state_tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+        state_tmp.write_text(
+            json.dumps(state | {"size": st.st_size, "mtime_ns": st.st_mtime_ns}), "utf-8"
+        )
+        _fsync(state_tmp)
+        os.replace(state_tmp, self.state_path)
+        _fsync(self.path.parent)
+        self._state_saved = True
 
-    def reconcile(self, committed: set[int], fetch: Fetch) -> tuple[int, int]:
+    def summary(self) -> LabelSummary | None:
+        """(count, sum, max) of the live labels; None while unknown (see :meth:`reconcile`)."""
+        with self._lock:
+            if not self._known:
+                return None
+            return self._index.element_count - len(self._deleted), self._sum, self._live_max()
+
+    def _live_max(self) -> int:
+        if self._max is None:
+            self._max = max(self._live_labels(), default=-1)
+        return self._max
+
+    def _live_labels(self) -> list[int]:
+        return [lb for lb in self._index.get_ids_list() if lb not in self._deleted]
+
+    def reconcile(
+        self,
+        committed: set[int] | Callable[[], set[int]],
+        fetch: Fetch,
+        summary: LabelSummary | None = None,
+    ) -> tuple[int, int]:
         """Make the index hold exactly the committed labels; returns (re-added, removed).
 
-        ``committed`` is the set of labels SQLite holds; ``fetch`` returns their stored vectors.
+        ``committed`` is the set of labels SQLite holds (or a function reading it); ``fetch``
+        returns their stored vectors. With SQLite's ``summary`` of those labels, a matching
+        index is accepted without reading them.
         """
-        wanted = set(committed)
+        if summary is not None and self.summary() == summary:
+            return 0, 0
+        wanted = set(committed() if callable(committed) else committed)
         with self._lock:
             present = set(self._index.get_ids_list())
         missing = sorted(wanted - present)
-        extra = sorted(present - wanted)
+        extra = present - wanted  # includes labels already marked deleted
         if missing:
             labels, vectors = zip(*fetch(missing), strict=True)
             self.add(list(labels), np.stack(vectors))
+        removed = 0
         with self._lock:
-            for label in extra:
+            for label in sorted(extra - self._deleted):
                 try:
                     self._index.mark_deleted(label)
                 except RuntimeError:  # already deleted in the saved file
                     continue
+                removed += 1
                 self._dirty = True
-            self._live = wanted
+            self._deleted = extra
+            self._sum, self._max = sum(wanted), max(wanted, default=-1)
+            self._known = True
             self._matrix = None
-        return len(missing), len(extra)
+        return len(missing), removed
 
     # -- changes -----------------------------------------------------------------------------
 
     def add(self, labels: list[int], vectors: np.ndarray) -> None:
+        """Add new labels (labels are never reused, so none is in the index yet)."""
         if not labels:
             return
         data = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(labels), self.dim)
@@ -118,27 +218,42 @@ class VectorIndex:
             if needed > capacity:
                 self._index.resize_index(max(needed, capacity * 2))
             self._index.add_items(data, labels)
-            self._live.update(labels)
+            self._sum += sum(labels)
+            if self._max is not None:
+                self._max = max(self._max, *labels)
             self._dirty = True
             self._matrix = None
 
     def remove(self, labels: Iterable[int]) -> None:
         with self._lock:
             for label in labels:
-                if label in self._live:
+                if label in self._deleted:
+                    continue
+                try:
                     self._index.mark_deleted(label)
-                    self._live.discard(label)
-                    self._dirty = True
-                    self._matrix = None
+                except RuntimeError:  # never reached the index
+                    continue
+                self._deleted.add(label)
+                self._sum -= label
+                if label == self._max:
+                    self._max = None
+                self._dirty = True
+                self._matrix = None
 
     # -- queries -----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._live)
+        return self._index.element_count - len(self._deleted)
 
     @property
     def dirty(self) -> bool:
         return self._dirty
+
+    def graph_params(self) -> HnswParams:
+        """The parameters in effect: the graph's as built (from the file) and this ef."""
+        with self._lock:
+            index = self._index
+            return HnswParams(index.M, index.ef_construction, self.params.ef_search)
 
     def search(
         self, query: np.ndarray, k: int, *, exact: bool | None = None
@@ -146,23 +261,32 @@ class VectorIndex:
         """Top-``k`` (label, cosine similarity), best first."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
         with self._lock:
-            count = len(self._live)
+            count = self._index.element_count - len(self._deleted)
             if count == 0 or k <= 0:
                 return []
             k = min(k, count)
             if exact if exact is not None else count <= EXACT_SEARCH_LIMIT:
                 return self._exact(q[0], k)
-            self._index.set_ef(max(_EF_SEARCH, k))
+            self._index.set_ef(max(self.params.ef_search, k))
             labels, distances = self._index.knn_query(q, k=k)
         return [(int(lb), 1.0 - float(d)) for lb, d in zip(labels[0], distances[0], strict=True)]
 
     def _exact(self, q: np.ndarray, k: int) -> list[tuple[int, float]]:
         if self._matrix is None:
-            labels = np.fromiter(self._live, dtype=np.int64, count=len(self._live))
-            vectors = np.asarray(self._index.get_items(labels.tolist()), dtype=np.float32)
-            self._matrix = (labels, vectors)
+            live = self._live_labels()
+            labels = np.asarray(live, dtype=np.int64)
+            vectors = np.asarray(self._index.get_items(live), dtype=np.float32)
+            self._matrix = (labels, vectors.reshape(len(live), self.dim))
         labels, vectors = self._matrix
         scores = vectors @ (q / max(float(np.linalg.norm(q)), 1e-12))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(labels[i]), float(scores[i])) for i in top]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
