@@ -30,6 +30,10 @@ from desktop_app.core.thumbnails import thumbnail
 from desktop_app.core.watcher import FolderWatcher
 
 KINDS = (IMAGE, DOCUMENT)
+# A query picture is decoded at a reduced JPEG scale (DCT scaling, 3-4x faster on a 12 MP
+# photo) that still leaves at least this many pixels on the short side: well above every
+# preset's input (224-256 px), so the model's own resize still does the final antialiasing.
+QUERY_DECODE_SIZE = 448
 
 
 @dataclass(frozen=True)
@@ -292,7 +296,7 @@ class Engine:
             except OSError as err:
                 raise KnownError(f"Cannot read {label}: {err.strerror or err}.") from None
         try:
-            picture, _ = decode_image(data)
+            picture, _ = decode_image(data, draft_size=QUERY_DECODE_SIZE)
         except DecodeError as err:
             raise KnownError(f"Cannot search by {label}: {err}.") from None
         vset = self.library.searchable_set(IMAGE)
