@@ -162,3 +162,19 @@ def test_build_parameters_live_in_the_file(tmp_path: Path) -> None:
     loaded = VectorIndex(path, DIM, HnswParams(ef_search=300))
     assert loaded.load()
     assert loaded.graph_params() == HnswParams(m=8, ef_construction=40, ef_search=300)
+
+
+def test_labels_resolve_without_reading_vector_rows(library_home: Path) -> None:
+    """Each vectors row fills a page with its blob: a result list must not read those pages."""
+    store = Store(library_home / "library.db")
+    plan = " ".join(
+        str(row[3])
+        for row in store.db.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT v.label, v.file_id, f.root_id, v.line_start, v.line_end"
+            " FROM vectors v JOIN files f ON f.id = v.file_id WHERE v.set_id = ?"
+            " AND v.label IN (?, ?)",
+            (1, 2, 3),
+        )
+    )
+    store.close()
+    assert "COVERING INDEX vectors_label_lookup" in plan
