@@ -90,15 +90,16 @@ class VectorIndex:
 
     def load(self) -> bool:
         """Load the saved file; False (and an empty index) if it is missing or unreadable."""
-        if not self.path.exists():
-            return False
         try:
+            before = _identity(self.path)
             index = hnswlib.Index(space="cosine", dim=self.dim)
             index.load_index(str(self.path))
             index.set_ef(self.params.ef_search)
+            after = _identity(self.path)
         except (RuntimeError, ValueError, OSError, MemoryError):
             return False
-        state = self._read_state()
+        # A writer in another process may have replaced the file while it loaded.
+        state = self._read_state(after) if before == after else None
         with self._lock:
             self._index = index
             self._matrix = None
@@ -109,12 +110,11 @@ class VectorIndex:
                 self._deleted, self._sum, self._max = state
         return True
 
-    def _read_state(self) -> tuple[set[int], int, int] | None:
-        """(deleted labels, sum, max) from the state file, if it describes the index file."""
+    def _read_state(self, identity: tuple[int, int]) -> tuple[set[int], int, int] | None:
+        """(deleted labels, sum, max) from the state file, if it describes the file loaded."""
         try:
             state = json.loads(self.state_path.read_text("utf-8"))
-            st = self.path.stat()
-            if (state["size"], state["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
+            if (state["size"], state["mtime_ns"]) != identity:
                 return None
             return {int(x) for x in state["deleted"]}, int(state["sum"]), int(state["max"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -148,11 +148,9 @@ class VectorIndex:
         if state is None:
             _fsync(self.path.parent)
             return
-        st = self.path.stat()
+        size, mtime_ns = _identity(self.path)
         state_tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        state_tmp.write_text(
-            json.dumps(state | {"size": st.st_size, "mtime_ns": st.st_mtime_ns}), "utf-8"
-        )
+        state_tmp.write_text(json.dumps(state | {"size": size, "mtime_ns": mtime_ns}), "utf-8")
         _fsync(state_tmp)
         os.replace(state_tmp, self.state_path)
         _fsync(self.path.parent)
@@ -287,6 +285,12 @@ class VectorIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(labels[i]), float(scores[i])) for i in top]
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """(size, mtime) of a file: a replaced index file differs in at least its mtime."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 def _fsync(path: Path) -> None:
