@@ -120,6 +120,8 @@ class Library:
             for path in (
                 self.index_dir / old.index_file,
                 self.index_dir / (old.index_file + ".tmp"),
+                self.index_dir / (old.index_file + ".state"),
+                self.index_dir / (old.index_file + ".state.tmp"),
             ):
                 path.unlink(missing_ok=True)
 
