@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The CPU machines this project is built on carry these wheels on disk; elsewhere pip fetches them.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test lint typecheck pytest bench bench-duplicates screenshots clean
+.PHONY: run test lint typecheck pytest bench bench-scale bench-duplicates screenshots clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -36,11 +36,16 @@ pytest: $(VENV)/.installed-dev
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev bench-scale
 	$(PY) bench/bench_index.py $(BENCH_ARGS)
 
 bench-duplicates: $(VENV)/.installed-dev
 	$(PY) bench/bench_duplicates.py $(BENCH_ARGS)
+
+# 100k-vector library + 100k-file re-scan by default (cached in the work folder); 1M with
+# SCALE_ARGS="--sizes 100000 1000000 --workdir /tmp/bench-work".
+bench-scale: $(VENV)/.installed-dev
+	$(PY) bench/bench_scale.py $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -155,3 +155,15 @@ def test_folder_filter_returns_top_k_of_the_subset(engine: Engine, tmp_path: Pat
         "anything", k=5, filters=Filters(folders=(str(small),)), kinds=("image",)
     )
     assert {Path(h.path).parent for h in docs_only} == {small}
+
+
+def test_warm_up_loads_what_the_first_query_needs(
+    make_engine, engine: Engine, library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    reader = make_engine(writer=False)
+    reader.warm_up()
+    assert reader._clip is not None and reader._text is not None
+    from desktop_app.core.vector_index import VectorIndex
+
+    monkeypatch.setattr(VectorIndex, "load", lambda _: pytest.fail("index loaded by the query"))
+    assert reader.search("red", k=3)

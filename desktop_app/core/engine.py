@@ -264,6 +264,22 @@ class Engine:
 
     # -- search ------------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Load what the first search needs (the searchable indexes and the query models), so
+        that it answers as fast as the next ones; a face calls this in the background at start.
+
+        Models for a modality with nothing indexed are not loaded. Safe from any thread.
+        """
+        for kind in KINDS:
+            vset = self.library.searchable_set(kind)
+            if vset is None:
+                continue
+            self.library.index_for(vset)
+            if kind == IMAGE and self.clip_available():
+                self.clip().embed_texts(["a photo"])  # the first call also pays torch's set-up
+            elif kind == DOCUMENT:
+                self.text_model().embed_texts(["a note"])
+
     def search(
         self,
         text: str,

@@ -84,10 +84,11 @@ class Library:
                 index.load()
                 reader = self.reader()
                 index.reconcile(
-                    reader.labels(vset.id),
+                    lambda: reader.labels(vset.id),
                     lambda labels: reader.vectors_by_label(vset.id, labels),
+                    summary=reader.label_summary(vset.id),
                 )
-                if self.writer and index.dirty:
+                if self.writer and index.needs_save:
                     index.save()
                 self._indexes[vset.id] = index
             return index
@@ -122,6 +123,8 @@ class Library:
             for path in (
                 self.index_dir / old.index_file,
                 self.index_dir / (old.index_file + ".tmp"),
+                self.index_dir / (old.index_file + ".state"),
+                self.index_dir / (old.index_file + ".state.tmp"),
             ):
                 path.unlink(missing_ok=True)
 

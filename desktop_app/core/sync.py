@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from desktop_app.core.scanner import Candidate, ScanIssue, content_hash, walk
-from desktop_app.core.store import FileRecord, Root, Store
+from desktop_app.core.store import KnownFile, Root, Store
 
 _REPORT_EVERY = 500
 
@@ -61,11 +61,11 @@ def sync(
     """Scan ``roots`` and update ``store``; yields the report as it grows, last one complete."""
     report = SyncReport()
     new: list[tuple[Root, Candidate]] = []
-    vanished: dict[int, FileRecord] = {}
+    vanished: dict[int, KnownFile] = {}
     changed: list[tuple[int, int, int, str | None]] = []
     same_content: list[tuple[int, int, int]] = []
     for root in roots:
-        known = store.files_under(root.id)
+        known = store.known_files(root.id)
         if root_offline(root.path, bool(known)):
             report.offline_roots.append(root.path)
             continue
@@ -109,13 +109,13 @@ def sync(
 
 
 def _match_moves(
-    new: list[tuple[Root, Candidate]], vanished: dict[int, FileRecord]
+    new: list[tuple[Root, Candidate]], vanished: dict[int, KnownFile]
 ) -> tuple[list[tuple[int, int, str, int, int]], list[dict[str, object]]]:
     """Pair new files with vanished records of the same size and content hash.
 
     Matched records are removed from ``vanished``; the rest of ``new`` become inserts.
     """
-    by_size: dict[int, list[FileRecord]] = {}
+    by_size: dict[int, list[KnownFile]] = {}
     for rec in vanished.values():
         if rec.hash:
             by_size.setdefault(rec.size, []).append(rec)

@@ -39,10 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         QMessageBox.critical(None, "Snapfind", str(err))
         return 1
     from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.tasks import run_async
 
     window = MainWindow(engine, icon, settings)
     window.show()
     QTimer.singleShot(0, window.start)
+    # Load the index and the text model while the window is being looked at (not on the
+    # first query); a failure here is reported by the query that needs the model.
+    QTimer.singleShot(0, lambda: run_async(engine.warm_up, lambda _: None, lambda _: None))
     code = app.exec()
     try:
         engine.close()  # saves the index: a full disk says so rather than a traceback
