@@ -114,6 +114,11 @@ class Store:
 
     # -- files -------------------------------------------------------------------------------
 
+    def files_under(self, root_id: int) -> dict[str, FileRecord]:
+        """path → full record, for every file under a root (a re-scan uses known_files)."""
+        rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files WHERE root_id = ?", (root_id,))
+        return {rec.path: rec for rec in map(FileRecord.from_row, rows)}
+
     def known_files(self, root_id: int) -> dict[str, KnownFile]:
         """path → what a re-scan compares, for every file under a root.
 
