@@ -145,19 +145,7 @@ def export_int8(
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
     try:
         fp32_path = work / "image-fp32.onnx"
-        # Grad mode on: under no_grad, attention takes a fused op the ONNX exporter lacks.
-        with warnings.catch_warnings(), torch.enable_grad():
-            warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
-            torch.onnx.export(
-                _FloatOut(visual),
-                (example.float(),),
-                str(fp32_path),
-                dynamo=False,
-                input_names=["pixels"],
-                output_names=["features"],
-                dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
-                opset_version=17,
-            )
+        export_fp32(visual, example, fp32_path)
         with _quiet_root_logger():
             quantize_dynamic(
                 str(fp32_path),
@@ -172,6 +160,23 @@ def export_int8(
         os.replace(work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def export_fp32(visual: torch.nn.Module, example: torch.Tensor, target: Path) -> None:
+    """The tower as an fp32 ONNX graph with a dynamic batch (TorchScript exporter)."""
+    # Grad mode on: under no_grad, attention takes a fused op the ONNX exporter lacks.
+    with warnings.catch_warnings(), torch.enable_grad():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
+        torch.onnx.export(
+            _FloatOut(visual),
+            (example.float(),),
+            str(target),
+            dynamo=False,
+            input_names=["pixels"],
+            output_names=["features"],
+            dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
+            opset_version=17,
+        )
 
 
 class _FloatOut(torch.nn.Module):
