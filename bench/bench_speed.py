@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from engine_probes import run_index
 from library_gen import generate_images
-from measure import machine_info, peak_rss_mb
+from measure import CpuClock, machine_info, peak_rss_mb
 from model_setup import TINY, VIT_RANDOM, prepare_model
 from pipelines import model_only, naive_loop, rclip_session, rclip_style
 from report import markdown_table, write_json
@@ -135,6 +135,7 @@ def _prepared(encoder: OpenClipEncoder, files: list[Path]) -> list[torch.Tensor]
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     machine = machine_info()
+    clock = CpuClock.now()
     choice = prepare_model(args.model, workdir / "models", workdir / "home-models", None)
     spec = choice.spec
     work = workdir / "speed"
@@ -204,6 +205,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         }
         results["small"]["ratio"] = results["small"]["end_to_end"] / results["small"]["model_only"]
     rss["end"] = peak_rss_mb()
+    machine["other_load_during_run"] = clock.other_load(CpuClock.now(), machine["cores"])
     return {
         "machine": machine,
         "config": {
@@ -227,6 +229,8 @@ def report(r: dict[str, Any]) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores ({', '.join(m['cpu_flags'])}), torch "
         f"{m['torch']}; model {c['model_label']}; Snapfind precision {c['precision_setting']} "
         f"→ {c['precision_active']}; {c['rounds']} rounds, medians",
+        f"Load from other processes: {100 * m['other_load_during_run']:.0f}% of the machine"
+        + (" — WARNING: timings are disturbed" if m["other_load_during_run"] > 0.1 else ""),
         "",
     ]
     rows = []

@@ -71,6 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--arch", required=True, help="open_clip architecture, e.g. ViT-B-32")
     imp.add_argument("--config", type=Path, help="JSON config for a custom architecture")
     imp.add_argument("file", type=Path, metavar="FILE")
+
+    precision = sub.add_parser(
+        "precision", help="how the picture model runs: show, choose, or check it"
+    )
+    precision.add_argument(
+        "value", nargs="?", help="auto (default), fp32 (reference), bf16 or onnx-int8"
+    )
+    precision.add_argument(
+        "--check", action="store_true", help="load the model and run the fidelity checks now"
+    )
+    precision.add_argument("--json", action="store_true")
     return parser
 
 
@@ -220,11 +231,37 @@ def _models(engine: Any, args: argparse.Namespace) -> None:
         _out(f"Imported as {name} and made active; run `snapfind-cli index`.")
 
 
+def _precision(engine: Any, args: argparse.Namespace) -> None:
+    if args.value:
+        engine.set_precision(args.value)
+        if not args.check:
+            _out(
+                f"Picture model precision: {args.value}. It is checked against fp32 on first "
+                "use and refused (fp32 runs instead) if it changes the results; stored vectors "
+                "stay valid. `snapfind-cli precision --check` runs the check now."
+            )
+            return
+    status = engine.precision_status(check=args.check)
+    if args.json:
+        _out(json.dumps(status, ensure_ascii=False))
+        return
+    running = f" (running: {status['active']})" if status["active"] else ""
+    _out(f"Precision: {status['setting']}{running}")
+    if status["note"]:
+        _out(f"Note:      {status['note']}")
+    for line in status["checks"]:
+        _out(f"  {line}")
+    if not status["checks"]:
+        _out("  not checked yet: checks run when pictures are first embedded, or with --check")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from desktop_app.core.engine import Engine
 
-    read_only = args.command in ("search", "similar", "status", "errors") or (
-        args.command == "models" and args.models_command == "list"
+    read_only = (
+        args.command in ("search", "similar", "status", "errors")
+        or (args.command == "models" and args.models_command == "list")
+        or (args.command == "precision" and not args.value)
     )
     with Engine(args.home, writer=not read_only) as engine:
         if args.command == "add":
@@ -254,6 +291,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             _errors(engine, args.json)
         elif args.command == "models":
             _models(engine, args)
+        elif args.command == "precision":
+            _precision(engine, args)
     return EXIT_OK
 
 

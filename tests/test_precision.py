@@ -2,6 +2,10 @@
 and the thread budget, on the tiny random CLIP through the real loading code."""
 
 import io
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +13,7 @@ import pytest
 import torch
 from imagegen import save_scene, scene
 from PIL import Image
+from pytestqt.qtbot import QtBot
 from tiny_model import ARCH, write_tiny_model
 
 from desktop_app.core.decoding import decode_image
@@ -17,7 +22,9 @@ from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
 from desktop_app.core.models import ClipSpec
+from desktop_app.core.settings import Settings
 from desktop_app.core.threads import ThreadBudget
+from desktop_app.gui.settings_dialog import SettingsDialog
 
 
 def _spec(weights: Path) -> ClipSpec:
@@ -210,3 +217,39 @@ def test_thread_budget_gives_the_model_every_core_only_while_decoding_is_cheap(
     pinned.record(decode_s=0.01, model_s=10.0, pictures=64)
     pinned.close()
     assert fixed.calls == [1, 1]
+
+
+def test_cli_sets_checks_and_shows_the_precision(
+    home: Path, tiny_model_files: tuple[Path, Path]
+) -> None:
+    config, weights = tiny_model_files
+    with Engine(home) as engine:
+        engine.import_model(ARCH, weights, config)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    command = ["precision", "onnx-int8", "--check", "--json"]
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--home", str(home), *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["setting"] == "onnx-int8" and status["active"] in ("onnx-int8", "fp32")
+    (line,) = status["checks"]
+    assert line.startswith("onnx-int8: ") and "cosine to fp32 mean" in line
+    assert (status["active"] == "fp32") == ("refused" in line)
+    assert Settings.load(home / "settings.json").precision == "onnx-int8"
+
+
+def test_settings_dialog_offers_precision_and_shows_the_check(qtbot: QtBot) -> None:
+    checks = ["bf16: refused: not faster than fp32 on this CPU (0.90×)"]
+    dialog = SettingsDialog(
+        [], "ViT-B-32", "/data", [], False, 0, precision="auto", precision_checks=checks
+    )
+    qtbot.addWidget(dialog)
+    assert dialog.precision_checks.text() == checks[0]
+    assert dialog.choice().precision == "auto"
+    dialog.precision.setCurrentIndex(dialog.precision.findData("bf16"))
+    assert dialog.choice().precision == "bf16"

@@ -162,8 +162,13 @@ class Engine:
         state = None
         if clip is not None and hasattr(clip, "resolve_precision"):
             state = clip.resolve_precision(recheck=True) if check else clip.precision_state
-        model_id = self._chosen_model_id(IMAGE)
-        reports = ReportCache(self.catalog.models_dir / "fast").reports_for(model_id or "")
+        model_id = clip.model_id if clip is not None else ""
+        if clip is None and self._clip_loader == self._load_clip:
+            try:  # without loading the model: the window asks for this on the UI thread
+                model_id = self.catalog.spec(self.settings.clip_model).model_id
+            except KnownError:
+                pass
+        reports = ReportCache(self.catalog.models_dir / "fast").reports_for(model_id)
         return {
             "setting": self.settings.precision,
             "active": state.active if state else None,
