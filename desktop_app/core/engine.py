@@ -6,6 +6,7 @@ person's settings. Every public method is safe to call from any thread; index() 
 meant to run in one worker at a time.
 """
 
+import contextlib
 import os
 import sys
 import threading
@@ -158,16 +159,18 @@ class Engine:
         """
         from desktop_app.core.encoders.precision import ReportCache
 
+        if check:  # a fresh load: a running fast path has released the fp32 reference
+            with self._model_lock:
+                self._clip = None
         clip: Any = self.clip() if check else self._clip
         state = None
         if clip is not None and hasattr(clip, "resolve_precision"):
             state = clip.resolve_precision(recheck=True) if check else clip.precision_state
         model_id = clip.model_id if clip is not None else ""
         if clip is None and self._clip_loader == self._load_clip:
-            try:  # without loading the model: the window asks for this on the UI thread
+            # Without loading the model: the window asks for this on the UI thread.
+            with contextlib.suppress(KnownError):
                 model_id = self.catalog.spec(self.settings.clip_model).model_id
-            except KnownError:
-                pass
         reports = ReportCache(self.catalog.models_dir / "fast").reports_for(model_id)
         return {
             "setting": self.settings.precision,

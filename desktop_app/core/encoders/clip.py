@@ -94,6 +94,8 @@ class OpenClipEncoder:
     def resolve_precision(self, *, recheck: bool = False) -> fast_paths.PrecisionState:
         """Decide the image tower's precision now, running the fidelity check if needed."""
         with self._lock:
+            if recheck and self._state is not None and self._state.active != FP32:
+                raise RuntimeError("the fp32 tower was released: load the model again to recheck")
             if recheck or self._tower is None:
                 self._resolve(recheck=recheck)
             assert self._state is not None
