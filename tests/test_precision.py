@@ -245,8 +245,9 @@ def test_cli_sets_checks_and_shows_the_precision(
 
 def test_settings_dialog_offers_precision_and_shows_the_check(qtbot: QtBot) -> None:
     checks = ["bf16: refused: not faster than fp32 on this CPU (0.90×)"]
+    models: list[dict[str, object]] = [{"name": "ViT-B-32", "available": True}]
     dialog = SettingsDialog(
-        [], "ViT-B-32", "/data", [], False, 0, precision="auto", precision_checks=checks
+        models, "ViT-B-32", "/data", [], False, 0, precision="auto", precision_checks=checks
     )
     qtbot.addWidget(dialog)
     assert dialog.precision_checks.text() == checks[0]
