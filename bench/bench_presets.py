@@ -76,6 +76,13 @@ def measure(name: str, workdir: Path, small: list[Path], small_dir: Path) -> dic
     }
 
 
+def rows_line(r: dict[str, Any]) -> str:
+    return (
+        f"fp32 {r['model_only_fp32']:.1f}, {r['active']} {r['model_only_active']:.1f}, "
+        f"end-to-end {r['end_to_end']:.1f} images/s"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, required=True)
@@ -89,8 +96,14 @@ def main() -> int:
     rows, results = [], []
     for name in args.presets:
         print(f"preset {name}", flush=True)
-        r = measure(name, args.workdir, small, small_dir)
+        try:
+            r = measure(name, args.workdir, small, small_dir)
+        except Exception as err:  # e.g. a text tower whose config lives on the hub
+            print(f"  {name}: cannot measure offline ({type(err).__name__})", flush=True)
+            results.append({"preset": name, "error": f"{type(err).__name__}: {err}"})
+            continue
         results.append(r)
+        print(f"  {rows_line(r)}", flush=True)
         rows.append(
             (
                 r["preset"],
