@@ -19,7 +19,7 @@ import bench_env  # noqa: F401
 from bench_speed import _files, _prepared, _snapfind
 from library_gen import generate_images
 from measure import machine_info
-from pipelines import model_only
+from pipelines import best_model_only
 from report import markdown_table, write_json
 
 from desktop_app.core.encoders.clip import OpenClipEncoder
@@ -57,12 +57,11 @@ def measure(name: str, workdir: Path, small: list[Path], small_dir: Path) -> dic
     cache = workdir / "speed" / "fast"
     reference = OpenClipEncoder(spec, precision="fp32")
     prepared = _prepared(reference, small[:48])
-    fp32_rate = model_only(reference, prepared)
+    fp32_rate = best_model_only(reference, prepared)["best"]
     del reference
     encoder = OpenClipEncoder(spec, precision="auto", cache_dir=cache)
     state = encoder.resolve_precision()
-    encoder.set_threads(cores())
-    fast_rate = model_only(encoder, prepared)
+    fast_rate = best_model_only(encoder, prepared)["best"]
     end_to_end, _ = _snapfind(encoder, small_dir, workdir / "speed" / f"home-{preset.arch}")
     return {
         "preset": name,
