@@ -18,6 +18,9 @@ from typing import Protocol
 # Relative margin before switching, so measurement noise does not flip the choice each batch.
 HYSTERESIS = 0.2
 BACKGROUND_NICE = 10
+# Pictures measured before deciding: one indexer batch, so a small library is not spent on a
+# poor choice.
+MIN_PICTURES = 16
 
 
 class ThreadedModel(Protocol):
@@ -66,7 +69,7 @@ class ThreadBudget:
         self._decode_s += decode_s
         self._model_s += model_s
         self._pictures += pictures
-        if self.fixed or self.all == self.shared or self._pictures < 32:
+        if self.fixed or self.all == self.shared or self._pictures < MIN_PICTURES:
             return
         decode = self._decode_s / self._pictures
         model = self._model_s / self._pictures
