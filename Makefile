@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The CPU machines this project is built on carry these wheels on disk; elsewhere pip fetches them.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test lint typecheck pytest bench bench-scale bench-duplicates screenshots clean
+.PHONY: run test lint typecheck pytest bench bench-scale bench-duplicates bench-speed bench-presets screenshots clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.installed-dev bench-scale
 	$(PY) bench/bench_index.py $(BENCH_ARGS)
+	$(PY) bench/bench_speed.py $(SPEED_ARGS)
+
+bench-speed: $(VENV)/.installed-dev
+	$(PY) bench/bench_speed.py $(SPEED_ARGS)
+
+bench-presets: $(VENV)/.installed-dev
+	$(PY) bench/bench_presets.py --workdir $(or $(WORKDIR),/tmp/snapfind-bench) $(PRESET_ARGS)
 
 bench-duplicates: $(VENV)/.installed-dev
 	$(PY) bench/bench_duplicates.py $(BENCH_ARGS)

@@ -27,6 +27,7 @@ class ModelChoice:
     label: str
     note: str
     prepare_s: float = 0.0
+    spec: Any = None  # the ClipSpec, for building encoders at other precisions
 
 
 def _write_random_vit(target: str) -> None:
@@ -74,12 +75,15 @@ def prepare_model(name: str, model_dir: Path, home: Path, threads: int | None) -
     else:
         spec = models.ModelCatalog(home).spec(name)  # raises if the weights are not cached
         note = f"preset {name}, cached weights {spec.weights}"
-        return ModelChoice(lambda: OpenClipEncoder(spec, threads=threads), spec.label, note)
+        return ModelChoice(
+            lambda: OpenClipEncoder(spec, threads=threads), spec.label, note, spec=spec
+        )
     return ModelChoice(
         lambda: OpenClipEncoder(spec, threads=threads),
         spec.label,
         note,
         time.perf_counter() - start,
+        spec,
     )
 
 

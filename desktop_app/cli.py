@@ -17,13 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app import __version__
+from desktop_app.cli_search import (
+    UsageError,
+    add_filter_options,
+    add_result_options,
+    filters_from,
+    out,
+    print_hits,
+    query_from,
+)
 from desktop_app.core.errors import KnownError
 from desktop_app.core.humanize import human_bytes
 from desktop_app.core.paths import display
 from desktop_app.core.storage import storage_error
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
-_CLOSEST = 3  # weak matches shown when none passes the cut-off
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,13 +80,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KIND=W",
         help="weight of the text, image or not terms (default 1 each), e.g. image=0.7",
     )
-    _result_options(search)
-    _filter_options(search)
+    add_result_options(search)
+    add_filter_options(search)
 
     similar = sub.add_parser("similar", help="more like an indexed file")
     similar.add_argument("path", metavar="PATH")
-    _result_options(similar)
-    _filter_options(similar)
+    add_result_options(similar)
+    add_filter_options(similar)
 
     dups = sub.add_parser(
         "duplicates",
@@ -122,84 +130,18 @@ def _parser() -> argparse.ArgumentParser:
         help="config.json and tokenizer files of the text tower (multilingual models)",
     )
     imp.add_argument("file", type=Path, metavar="FILE")
+
+    precision = sub.add_parser(
+        "precision", help="how the picture model runs: show, choose, or check it"
+    )
+    precision.add_argument(
+        "value", nargs="?", help="auto (default), fp32 (reference), bf16 or onnx-int8"
+    )
+    precision.add_argument(
+        "--check", action="store_true", help="load the model and run the fidelity checks now"
+    )
+    precision.add_argument("--json", action="store_true")
     return parser
-
-
-def _result_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-k", type=int, default=20, help="number of results (default: 20)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument(
-        "--all", action="store_true", help="also show weaker matches below the cut-off"
-    )
-
-
-def _filter_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("filters (applied inside the search)")
-    group.add_argument("--after", metavar="DATE", help="taken on or after DATE (2024, 2024-06…)")
-    group.add_argument("--before", metavar="DATE", help="taken before DATE")
-    group.add_argument(
-        "--in",
-        dest="folders",
-        action="append",
-        default=[],
-        metavar="FOLDER",
-        help="only under FOLDER (repeatable)",
-    )
-    group.add_argument(
-        "--type",
-        dest="types",
-        default="",
-        metavar="TYPES",
-        help="comma-separated: image, document, jpeg, png, heic, webp, gif, tiff, text…",
-    )
-    group.add_argument("--orientation", choices=["landscape", "portrait", "square"])
-    group.add_argument("--min-side", type=int, metavar="PX", help="shorter side at least PX")
-    group.add_argument("--camera", metavar="TEXT", help="camera make or model contains TEXT")
-
-
-def _filters(args: argparse.Namespace) -> Any:
-    from desktop_app.core.filters import Filters, parse_date
-
-    types = tuple(t for t in args.types.split(",") if t.strip() and t.strip() != "all")
-    return Filters(
-        after=parse_date(args.after) if args.after else None,
-        before=parse_date(args.before) if args.before else None,
-        folders=tuple(args.folders),
-        types=types,
-        orientation=args.orientation,
-        min_side=args.min_side,
-        camera=args.camera,
-    )
-
-
-def _query(args: argparse.Namespace) -> Any:
-    """The search's terms: QUERY in the compact syntax, then the flags, then --weight."""
-    from desktop_app.core import query
-
-    weights = {"text": 1.0, "image": 1.0, "not": 1.0}
-    for item in args.weight:
-        kind, _, value = item.partition("=")
-        try:
-            if kind not in weights:
-                raise ValueError
-            weights[kind] = float(value)
-        except ValueError:
-            raise _UsageError(f"--weight {item}: write text=W, image=W or not=W") from None
-    terms = list(query.parse(args.text).terms) if args.text else []
-    terms = [t.with_weight(t.weight * weights[t.kind if t.weight > 0 else "not"]) for t in terms]
-    terms += [query.image(_picture(f), weights["image"]) for f in args.image]
-    terms += [query.text(t, -weights["not"]) for t in args.negative]
-    terms += [query.image(_picture(f), -weights["not"]) for f in args.not_image]
-    built = query.Query(tuple(terms))
-    if built.is_empty:
-        raise _UsageError("give a description or --image FILE")
-    return built
-
-
-def _picture(path: str) -> str:
-    if not os.path.isfile(path):
-        raise KnownError(f"No such picture: {path}")
-    return os.path.abspath(path)
 
 
 def _threshold(value: str) -> float:
@@ -209,45 +151,6 @@ def _threshold(value: str) -> float:
         return parse_threshold(value)
     except KnownError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
-
-def _hit_json(hit: Any) -> dict[str, Any]:
-    data = asdict(hit)
-    data["path"] = display(hit.path)
-    return data
-
-
-def _print_hits(hits: Sequence[Any], args: argparse.Namespace) -> None:
-    """Good matches only (relevance at or above the cut-off) unless --all; when none pass, the
-    closest few are shown apart, so an empty answer still says what came nearest."""
-    from desktop_app.core.relevance import CUTOFF
-
-    good = [h for h in hits if args.all or h.relevance >= CUTOFF]
-    closest = [] if good else list(hits[:_CLOSEST])
-    if args.json:
-        _out(
-            json.dumps(
-                {
-                    "results": [_hit_json(h) for h in good],
-                    "closest": [_hit_json(h) for h in closest],
-                },
-                ensure_ascii=False,
-            )
-        )
-        return
-    if not hits:
-        _out("No matches.")
-        return
-    if not good:
-        _out("No good matches. The closest:")
-        _out("-" * 40)
-    for hit in good or closest:
-        where = f"  (lines {hit.line_start}-{hit.line_end})" if hit.line_start else ""
-        _out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{where}")
 
 
 def _run_index(engine: Any, retry_failed: bool) -> int:
@@ -313,25 +216,25 @@ def _duplicates(engine: Any, threshold: float, folders: list[str] | None, as_jso
             for g in report.groups
         ]
         data = {"threshold": threshold, "level": level, "pictures": report.pictures}
-        _out(json.dumps({**data, "groups": groups}, ensure_ascii=False))
+        out(json.dumps({**data, "groups": groups}, ensure_ascii=False))
         return
     named = f"{LEVEL_LABELS[level]}, " if level else ""
     criterion = "same bytes" if threshold >= 1.0 else f"cosine ≥ {threshold:.3f}"
     if not report.groups:
-        _out(f"No duplicates among {report.pictures} pictures ({named}{criterion}).")
+        out(f"No duplicates among {report.pictures} pictures ({named}{criterion}).")
         return
     for number, group in enumerate(report.groups, start=1):
-        _out(f"Group {number}: {len(group.members)} pictures")
+        out(f"Group {number}: {len(group.members)} pictures")
         for m in group.members:
             mark = "keep" if m.keep else ("same" if m.exact_copy else f"{m.similarity:.3f}")
             pixels = f"{m.width}×{m.height}" if m.width else "?"
             taken = time.strftime("%Y-%m-%d", time.localtime(m.taken_at)) if m.taken_at else ""
-            _out(
+            out(
                 f"  {mark:<5}  {pixels:>11}  {human_bytes(m.size):>9}  {taken:<10}  "
                 f"{display(m.path)}"
             )
     count = sum(len(g.members) for g in report.groups)
-    _out(
+    out(
         f"{len(report.groups)} groups, {count} of {report.pictures} pictures ({named}{criterion})."
         " Nothing was moved or deleted."
     )
@@ -343,24 +246,24 @@ def _status(engine: Any, as_json: bool) -> None:
         data = asdict(status)
         for root in data["roots"]:
             root["path"] = display(root["path"])
-        _out(json.dumps(data, ensure_ascii=False))
+        out(json.dumps(data, ensure_ascii=False))
         return
-    _out(f"Library:   {status.home}")
-    _out(f"Model:     {status.model}")
+    out(f"Library:   {status.home}")
+    out(f"Model:     {status.model}")
     for root in status.roots:
         state = "" if root.online else "  [offline: entries kept]"
-        _out(
+        out(
             f"Folder:    {display(root.path)}  ({root.indexed} indexed, {root.pending} pending,"
             f" {root.failed} failed){state}"
         )
     for kind, counts in status.counts.items():
-        _out(
+        out(
             f"{kind.capitalize() + 's:':<10} "
             + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("indexed", "pending", "failed"))
         )
     for vs in status.vector_sets:
-        _out(f"Vectors:   {vs['vectors']} × {vs['dim']}-d from {vs['model_id']} ({vs['state']})")
-    _out(
+        out(f"Vectors:   {vs['vectors']} × {vs['dim']}-d from {vs['model_id']} ({vs['state']})")
+    out(
         f"Disk:      database {human_bytes(status.database_bytes)}, indexes "
         f"{human_bytes(status.index_bytes)}, thumbnails {human_bytes(status.thumbnail_bytes)}"
     )
@@ -369,7 +272,7 @@ def _status(engine: Any, as_json: bool) -> None:
 def _errors(engine: Any, as_json: bool) -> None:
     failed = engine.errors()
     if as_json:
-        _out(
+        out(
             json.dumps(
                 {
                     "errors": [
@@ -381,54 +284,80 @@ def _errors(engine: Any, as_json: bool) -> None:
         )
         return
     if not failed:
-        _out("No errors.")
+        out("No errors.")
     for f in failed:
-        _out(f"{display(f.path)}: {f.error}")
+        out(f"{display(f.path)}: {f.error}")
 
 
 def _models(engine: Any, args: argparse.Namespace) -> None:
     if args.models_command == "list":
         choices = engine.model_choices()
         if args.json:
-            _out(json.dumps({"models": choices}, ensure_ascii=False))
+            out(json.dumps({"models": choices}, ensure_ascii=False))
             return
         for m in choices:
             mark = "*" if m["active"] else " "
             have = "downloaded" if m["available"] else f"{m.get('download_mb', '?')} MB to download"
             detail = m.get("summary") or f"imported from {m.get('file')}"
-            _out(f"{mark} {m['name']:<28} {have:<20} {detail}")
+            out(f"{mark} {m['name']:<28} {have:<20} {detail}")
     elif args.models_command == "download":
         path = engine.download_model(args.name)
-        _out(f"Model ready: {path}")
+        out(f"Model ready: {path}")
     elif args.models_command == "use":
         engine.set_model(args.name)
-        _out(f"Now using {args.name}; run `snapfind-cli index` to re-index your pictures.")
+        out(f"Now using {args.name}; run `snapfind-cli index` to re-index your pictures.")
     elif args.models_command == "import":
         name = engine.import_model(args.arch, args.file, args.config, args.text_tower)
-        _out(f"Imported as {name} and made active; run `snapfind-cli index`.")
+        out(f"Imported as {name} and made active; run `snapfind-cli index`.")
+
+
+def _precision(engine: Any, args: argparse.Namespace) -> None:
+    if args.value:
+        engine.set_precision(args.value)
+        if not args.check:
+            out(
+                f"Picture model precision: {args.value}. It is checked against fp32 on first "
+                "use and refused (fp32 runs instead) if it changes the results; stored vectors "
+                "stay valid. `snapfind-cli precision --check` runs the check now."
+            )
+            return
+    status = engine.precision_status(check=args.check)
+    if args.json:
+        out(json.dumps(status, ensure_ascii=False))
+        return
+    running = f" (running: {status['active']})" if status["active"] else ""
+    out(f"Precision: {status['setting']}{running}")
+    if status["note"]:
+        out(f"Note:      {status['note']}")
+    for line in status["checks"]:
+        out(f"  {line}")
+    if not status["checks"]:
+        out("  not checked yet: checks run when pictures are first embedded, or with --check")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     from desktop_app.core.engine import Engine
 
-    read_only = args.command in ("search", "similar", "duplicates", "status", "errors") or (
-        args.command == "models" and args.models_command == "list"
+    read_only = (
+        args.command in ("search", "similar", "duplicates", "status", "errors")
+        or (args.command == "models" and args.models_command == "list")
+        or (args.command == "precision" and not args.value)
     )
     with Engine(args.home, writer=not read_only) as engine:
         if args.command == "add":
             for path in args.paths:
                 root = engine.add_root(path)
-                _out(f"Added {display(root.path)}")
-            _out("Run `snapfind-cli index` to index it.")
+                out(f"Added {display(root.path)}")
+            out("Run `snapfind-cli index` to index it.")
         elif args.command == "remove":
             engine.remove_root(args.path)
-            _out(f"Removed {display(os.path.abspath(args.path))} (its files are untouched).")
+            out(f"Removed {display(os.path.abspath(args.path))} (its files are untouched).")
         elif args.command == "index":
             return _run_index(engine, args.retry_failed)
         elif args.command == "search":
-            _print_hits(engine.query(_query(args), args.k, filters=_filters(args)), args)
+            print_hits(engine.query(query_from(args), args.k, filters=filters_from(args)), args)
         elif args.command == "similar":
-            _print_hits(engine.similar(args.path, args.k, filters=_filters(args)), args)
+            print_hits(engine.similar(args.path, args.k, filters=filters_from(args)), args)
         elif args.command == "duplicates":
             _duplicates(engine, args.threshold, args.folders, args.json)
         elif args.command == "status":
@@ -437,11 +366,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             _errors(engine, args.json)
         elif args.command == "models":
             _models(engine, args)
+        elif args.command == "precision":
+            _precision(engine, args)
     return EXIT_OK
-
-
-class _UsageError(Exception):
-    pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -453,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     try:
         return _dispatch(args)
-    except _UsageError as err:
+    except UsageError as err:
         parser.error(str(err))  # exits with 2
     except KnownError as err:
         sys.stderr.write(f"snapfind: {err}\n")

@@ -51,7 +51,8 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
     """Decode an image file's bytes into RGB, upright, with its metadata.
 
     ``draft_size`` lets JPEG decode at a reduced scale (at least that many pixels on the short
-    side), which is much faster for thumbnails.
+    side), which is much faster for thumbnails and for the model's input; the metadata keeps
+    the file's full size.
     """
     if not data:
         raise DecodeError("empty file")
@@ -67,6 +68,7 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
             if draft_size and image.format == "JPEG":
                 image.draft("RGB", _draft_box(width, height, draft_size))
             image.load()  # GIF/APNG/multi-page TIFF: the first frame
+            decoded = image.size
             image = _upright(image)
             rgb = to_rgb(image)
     except UnidentifiedImageError:
@@ -78,7 +80,9 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as err:
         raise DecodeError(f"damaged or truncated image ({err})") from None
     taken_at, camera = meta_exif
-    return rgb, ImageMeta(rgb.width, rgb.height, taken_at, camera)
+    # The file's own size, upright, even when it was decoded at a reduced scale.
+    upright = (width, height) if rgb.size == decoded else (height, width)
+    return rgb, ImageMeta(upright[0], upright[1], taken_at, camera)
 
 
 def _draft_box(width: int, height: int, short_side: int) -> tuple[int, int]:

@@ -6,12 +6,14 @@ person's settings. Every public method is safe to call from any thread; index() 
 meant to run in one worker at a time.
 """
 
+import contextlib
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from desktop_app.core import models, paths
 from desktop_app.core import query as query_terms
@@ -110,7 +112,12 @@ class Engine:
         from desktop_app.core.encoders.clip import OpenClipEncoder
 
         spec = self.catalog.spec(self.settings.clip_model)
-        return OpenClipEncoder(spec, threads=self.settings.threads or None)
+        return OpenClipEncoder(
+            spec,
+            threads=self.settings.threads or None,
+            precision=self.settings.precision,
+            cache_dir=self.catalog.models_dir / "fast",
+        )
 
     def clip(self) -> ImageTextEncoder:
         with self._model_lock:
@@ -134,6 +141,51 @@ class Engine:
         self.settings.save(self._settings_path)
         with self._model_lock:
             self._clip = None
+
+    def set_precision(self, value: str) -> None:
+        """Choose how the image model runs; the model reloads on next use and checks the path.
+
+        Vectors already stored stay valid: a path is only used after its embeddings were
+        checked to match fp32 (see :mod:`encoders.precision`), else fp32 runs instead.
+        """
+        from desktop_app.core.encoders.precision import PRECISIONS
+
+        if value not in PRECISIONS:
+            choices = ", ".join(PRECISIONS)
+            raise KnownError(f"Unknown precision {value!r}. Choose one of: {choices}.")
+        if value != self.settings.precision:
+            self.settings.precision = value
+            self.settings.save(self._settings_path)
+            with self._model_lock:
+                self._clip = None
+
+    def precision_status(self, *, check: bool = False) -> dict[str, object]:
+        """The precision setting, the one running (if decided) and the recorded checks.
+
+        ``check`` loads the model and decides now, re-running the checks (slow: seconds, or a
+        minute for a first int8 export).
+        """
+        from desktop_app.core.encoders.precision import ReportCache
+
+        if check:  # a fresh load: a running fast path has released the fp32 reference
+            with self._model_lock:
+                self._clip = None
+        clip: Any = self.clip() if check else self._clip
+        state = None
+        if clip is not None and hasattr(clip, "resolve_precision"):
+            state = clip.resolve_precision(recheck=True) if check else clip.precision_state
+        model_id = clip.model_id if clip is not None else ""
+        if clip is None and self._clip_loader == self._load_clip:
+            # Without loading the model: the window asks for this on the UI thread.
+            with contextlib.suppress(KnownError):
+                model_id = self.catalog.spec(self.settings.clip_model).model_id
+        reports = ReportCache(self.catalog.models_dir / "fast").reports_for(model_id)
+        return {
+            "setting": self.settings.precision,
+            "active": state.active if state else None,
+            "note": state.note if state else "",
+            "checks": [r.summary() for r in (state.reports if state else reports)],
+        }
 
     def save_settings(self) -> None:
         """Persist ``self.settings`` after a face changed it; the next index run applies it."""
@@ -236,6 +288,7 @@ class Engine:
             model_ids=self._chosen_model_id,
             exclude=self.settings.exclude,
             include_hidden=self.settings.include_hidden,
+            threads=self.settings.threads,
         )
 
     def _chosen_model_id(self, modality: str) -> str | None:

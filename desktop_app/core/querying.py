@@ -21,10 +21,6 @@ from desktop_app.core.search import Calibrate, Hit, merge, rank
 from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, VectorSet
 from desktop_app.core.sync import root_offline
 
-# A query picture is decoded at a reduced JPEG scale (DCT scaling, 3-4x faster on a 12 MP
-# photo) that still leaves at least this many pixels on the short side: well above every
-# preset's input (224-256 px), so the model's own resize still does the final antialiasing.
-QUERY_DECODE_SIZE = 448
 # CLIP's trained logit scale, for encoders that do not report their own.
 DEFAULT_LOGIT_SCALE = 100.0
 
@@ -105,7 +101,11 @@ class QueryRunner:
         if term.kind == "image":
             if modality != IMAGE:
                 return None
-            return self._clip().embed_images([self._read_picture(term.value)])[0]
+            clip = self._clip()
+            # At the reduced JPEG scale the indexer uses (DCT scaling, 3-4x faster on camera
+            # JPEGs), so a picture that is in the library embeds exactly as it was indexed.
+            picture = self._read_picture(term.value, getattr(clip, "draft_size", None))
+            return clip.embed_images([picture])[0]
         record = self._file(int(term.value))
         if record.kind != modality:
             return None
@@ -115,7 +115,7 @@ class QueryRunner:
         return normalise(np.mean(stored, axis=0))
 
     @staticmethod
-    def _read_picture(source: str | bytes | int) -> Image.Image:
+    def _read_picture(source: str | bytes | int, draft_size: int | None) -> Image.Image:
         if isinstance(source, bytes):
             data, label = source, "the pasted image"
         else:
@@ -126,7 +126,7 @@ class QueryRunner:
             except OSError as err:
                 raise KnownError(f"Cannot read {label}: {err.strerror or err}.") from None
         try:
-            picture, _ = decode_image(data, draft_size=QUERY_DECODE_SIZE)
+            picture, _ = decode_image(data, draft_size=draft_size)
         except DecodeError as err:
             raise KnownError(f"Cannot search by {label}: {err}.") from None
         return picture

@@ -13,7 +13,8 @@ class Settings:
     clip_model: str = DEFAULT_PRESET  # a preset name or an imported model's name
     exclude: list[str] = field(default_factory=list)  # glob patterns on names or full paths
     include_hidden: bool = False
-    threads: int = 0  # 0: all cores
+    threads: int = 0  # 0: all cores, shared with decoding as measured (core/threads.py)
+    precision: str = "auto"  # how the image model runs: auto, fp32, bf16, onnx-int8
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

@@ -440,6 +440,8 @@ class MainWindow(QMainWindow):
             s.include_hidden,
             s.threads,
             self,
+            precision=s.precision,
+            precision_checks=list(self.engine.precision_status()["checks"]),  # type: ignore[call-overload]
         )
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
@@ -454,6 +456,7 @@ class MainWindow(QMainWindow):
             choice.threads,
         )
         self.engine.save_settings()
+        self.engine.set_precision(choice.precision)
         if choice.data_folder != str(self.engine.home):
             self.settings.setValue("library/home", choice.data_folder)
             self.banner.show_message(f"Snapfind will use {choice.data_folder} from the next start.")
