@@ -188,7 +188,9 @@ def build_library(
     gen = ClipLike(seed)
     library = Library(home)
     store = library.store
-    root = store.add_root(f"/synthetic/library-{n}")
+    (home / "photos").mkdir(parents=True, exist_ok=True)  # see scale_probe.bring_root_online
+    (home / "photos" / "README.txt").write_text("Stands in for the synthetic library's pictures.\n")
+    root = store.add_root(str(home / "photos"))
     vset = store.ensure_vector_set(IMAGE, MODEL_ID, DIM)
     start = time.perf_counter()
     with store.transaction() as conn:

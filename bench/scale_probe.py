@@ -65,6 +65,30 @@ def _open(home: Path, loader: Any) -> tuple[Any, Any, Any, float]:
     return engine, vset, index, time.perf_counter() - start
 
 
+def bring_root_online(home: Path) -> None:
+    """Point the synthetic library's folder at a real, non-empty folder inside ``home``.
+
+    Searches hide the files of a folder that is missing (an unplugged drive), so a library
+    whose folder does not exist would answer every query with nothing, after a filtered scan.
+    Libraries built before this rule named a folder that never existed: they are moved (their
+    folder and file paths rewritten once, in one transaction)."""
+    import sqlite3
+
+    folder = home / "photos"
+    folder.mkdir(exist_ok=True)
+    (folder / "README.txt").write_text("Stands in for the synthetic library's pictures.\n")
+    conn = sqlite3.connect(home / "library.db")
+    with conn:
+        for root_id, path in conn.execute("SELECT id, path FROM roots").fetchall():
+            if path != str(folder):
+                conn.execute("UPDATE roots SET path = ? WHERE id = ?", (str(folder), root_id))
+                conn.execute(
+                    "UPDATE files SET path = ? || substr(path, ?) WHERE root_id = ?",
+                    (str(folder), len(path) + 1, root_id),
+                )
+    conn.close()
+
+
 def _library_files(home: Path) -> list[Path]:
     return [home / "library.db", *sorted((home / "indexes").glob("*.hnsw*"))]
 
@@ -86,12 +110,14 @@ def _recall(index: Any, queries: np.ndarray, truth: np.ndarray, ef: int) -> dict
 
 
 def probe(args: argparse.Namespace) -> dict[str, Any]:
+    from desktop_app.core import relevance
     from desktop_app.core.search import rank
 
     out: dict[str, Any] = {}
     choice = prepare_model(args.model, args.workdir / "models", args.home, args.threads)
     # The open is timed with the files in the OS cache (read once here), as on a machine where
     # the app ran recently; reading them is timed too, as the floor a cold disk adds to.
+    bring_root_online(args.home)
     out["read_files_s"] = sum(timed(_read, p)[0] for p in _library_files(args.home))
     clock = CpuClock.now()
     engine, vset, index, out["open_s"] = _open(args.home, choice.loader)
@@ -108,9 +134,16 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     texts["encode_only"] = latency_summary([timed(clip.embed_texts, [p])[0] for p in PHRASES])
     queries, truth = np.load(args.queries), np.load(args.truth)
     reader = engine.library.reader()
+    # Relevance as a words query gets it: against the neutral prompts (their vectors cached).
+    neutral = clip.embed_texts(list(relevance.NEUTRAL_PROMPTS["image"]))
+    scale = float(getattr(clip, "logit_scale", 100.0))
+
+    def calibrate(scores: np.ndarray, hits: np.ndarray) -> np.ndarray:
+        return relevance.against_neutral(scores, hits, neutral, scale)
+
     for k in (20, 500):
         texts[f"ann_and_metadata_k{k}"] = latency_summary(
-            [timed(rank, reader, vset.id, index, q, k, "text->image")[0] for q in queries[:100]]
+            [timed(rank, reader, vset.id, index, q, k, calibrate)[0] for q in queries[:100]]
         )
     out["text"] = texts
     default_ef = index.params.ef_search

@@ -84,7 +84,7 @@ def rank(
     for (fid, (score, _, start, end)), rel in zip(top, relevances, strict=True):
         if (rec := records.get(fid)) is not None:
             hits.append(_hit(rec, score, float(rel), 0, start, end))
-    return merge([hits], k)
+    return sorted(hits, key=_merge_order)  # ranked by merge(), once across modalities
 
 
 def _hit(
@@ -120,9 +120,12 @@ def _snippet(path: str, start: int | None, end: int | None) -> str | None:
     return text[:_SNIPPET_CHARS] + ("…" if len(text) > _SNIPPET_CHARS else "")
 
 
+def _merge_order(hit: Hit) -> tuple[float, float]:
+    return -round(hit.relevance, 3), -hit.score
+
+
 def merge(lists: list[list[Hit]], k: int) -> list[Hit]:
     """One list across modalities, by relevance, re-ranked from 1. Relevance saturates near 1
     for strong matches, so ties (to three decimals) go to the closer cosine."""
-    everything = (h for hits in lists for h in hits)
-    ordered = sorted(everything, key=lambda h: (-round(h.relevance, 3), -h.score))[:k]
+    ordered = sorted((h for hits in lists for h in hits), key=_merge_order)[:k]
     return [replace(h, rank=i) for i, h in enumerate(ordered, start=1)]

@@ -388,7 +388,7 @@ class VectorIndex:
         if not labels:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            return np.asarray(self._index.get_items(labels), dtype=np.float32)
+            return np.asarray(self._index.get_items(labels, return_type="numpy"), np.float32)
 
     def sample(self, n: int = 1024) -> np.ndarray:
         """Up to ``n`` vectors spread over the index (fixed seed): the library's score
