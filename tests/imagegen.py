@@ -42,3 +42,13 @@ def save_scene(
     path.parent.mkdir(parents=True, exist_ok=True)
     scene(seed, size).save(path, **save_args)
     return path
+
+
+def save_exif_scene(path: Path, seed: int, size: tuple[int, int], taken: str, camera: str) -> Path:
+    """A scene with EXIF date taken ("2019:07:14 18:30:05") and camera make/model."""
+    exif = Image.Exif()
+    exif[271], exif[272] = camera.split()[0], camera
+    exif.get_ifd(0x8769)[36867] = taken
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scene(seed, size).save(path, exif=exif)
+    return path

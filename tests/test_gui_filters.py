@@ -1,10 +1,11 @@
 """The filter bar, driven like a person would: open it, pick filters, see the results narrow."""
 
+import os
 from pathlib import Path
 
 import pytest
-from gui_support import WAIT_MS, result_paths, search_for, wait_indexed
-from imagegen import scene
+from gui_support import WAIT_MS, make_notes, make_photos, result_paths, search_for, wait_indexed
+from imagegen import save_exif_scene, scene
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox
@@ -15,23 +16,13 @@ from desktop_app.gui.main_window import MainWindow
 pytestmark = pytest.mark.usefixtures("qt_pools_idle")
 
 
-def _photo(path: Path, seed: int, size: tuple[int, int], taken: str, camera: str) -> None:
-    from PIL import Image
-
-    exif = Image.Exif()
-    exif[271], exif[272] = camera.split()[0], camera
-    exif.get_ifd(0x8769)[36867] = taken
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scene(seed, size).save(path, exif=exif)
-
-
 @pytest.fixture
 def shots(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> Path:
     folder = tmp_path / "shots"
-    _photo(folder / "beach.jpg", 1, (480, 240), "2019:07:14 18:30:05", "Canon EOS 80D")
-    _photo(folder / "tower.jpg", 2, (240, 480), "2019:12:31 23:00:00", "Canon EOS 80D")
-    _photo(folder / "tile.jpg", 3, (300, 300), "2021:03:01 09:00:00", "NIKON D750")
-    _photo(folder / "stamp.jpg", 4, (120, 90), "2021:06:01 09:00:00", "NIKON D750")
+    save_exif_scene(folder / "beach.jpg", 1, (480, 240), "2019:07:14 18:30:05", "Canon EOS 80D")
+    save_exif_scene(folder / "tower.jpg", 2, (240, 480), "2019:12:31 23:00:00", "Canon EOS 80D")
+    save_exif_scene(folder / "tile.jpg", 3, (300, 300), "2021:03:01 09:00:00", "NIKON D750")
+    save_exif_scene(folder / "stamp.jpg", 4, (120, 90), "2021:06:01 09:00:00", "NIKON D750")
     scene(5, (640, 480)).save(folder / "screen.png")
     window.add_folder(str(folder))
     wait_indexed(qtbot, window, indexed=5)
@@ -99,3 +90,65 @@ def test_filters_apply_to_picture_queries_too(
     assert result_paths(window)[0] == str(shots / "tile.jpg")
     _pick(qtbot, window, filters.orientation, "Landscape")
     assert _names(window) == {"beach.jpg", "stamp.jpg", "screen.png"}
+
+
+def test_kind_and_folder_filters_change_the_results(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """The kind filter keeps pictures or documents; the folder filter keeps one folder."""
+    home_folder, work_folder = tmp_path / "home-stuff", tmp_path / "work-stuff"
+    make_photos(home_folder, 4)
+    make_notes(home_folder)
+    make_photos(work_folder, 2, seed=30)
+    (work_folder / "pasta-shopping.txt").write_text("Buy pasta, tomatoes and parmesan.\n")
+    notes_folder = tmp_path / "notes-only"
+    notes_folder.mkdir()
+    (notes_folder / "reading-list.txt").write_text("Novels to read on the train this winter.\n")
+    window.add_folder(str(home_folder))
+    window.add_folder(str(work_folder))
+    window.add_folder(str(notes_folder))
+    wait_indexed(qtbot, window, indexed=11)
+
+    search_for(qtbot, window, "a pasta dish with tomato sauce")
+    kinds = lambda: {h.kind for h in window.results_model.hits()}  # noqa: E731
+    assert kinds() == {"image", "document"}
+    assert window.results_model.rowCount() == 11
+
+    bar = window.search_bar.filter_bar
+    assert [bar.kind.itemText(i) for i in range(bar.kind.count())] == [
+        "All",
+        "Images",
+        "Documents",
+    ]
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        bar.kind.setCurrentIndex(2)
+    assert kinds() == {"document"}
+    assert Path(result_paths(window)[0]).name == "lasagne-recipe.md"
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        bar.kind.setCurrentIndex(1)
+    assert kinds() == {"image"}
+    assert window.results_model.rowCount() == 6
+
+    assert bar.folder.count() == 4
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        bar.folder.setCurrentIndex(bar.folder.findData(str(work_folder)))
+    assert bar.folder.currentText() == "work-stuff"
+    assert window.results_model.rowCount() == 2
+    assert all(p.startswith(str(work_folder) + os.sep) for p in result_paths(window))
+
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        bar.kind.setCurrentIndex(2)
+    assert [Path(p).name for p in result_paths(window)] == ["pasta-shopping.txt"]
+
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        bar.folder.setCurrentIndex(0)
+    assert window.results_model.rowCount() == 5  # every note
+
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        bar.folder.setCurrentIndex(bar.folder.findData(str(notes_folder)))
+    assert [Path(p).name for p in result_paths(window)] == ["reading-list.txt"]
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        bar.kind.setCurrentIndex(1)
+    assert window.results_model.rowCount() == 0
+    assert "No matches" in window.empty_label.text()
+    assert window.results_stack.currentIndex() == 0

@@ -1,7 +1,6 @@
 """Searching in the window: typing, dropping and pasting pictures, results, preview, filters."""
 
 import gc
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,6 @@ from gui_support import (
     chip_names,
     drop,
     drop_event,
-    make_notes,
-    make_photos,
     menu_action,
     offscreen_popups,
     restart,
@@ -142,53 +139,6 @@ def test_dropped_pictures_become_terms_of_the_query(
     qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
     assert window.results_model.rowCount() == 0
     assert "Type what you are looking for" in window.empty_label.text()
-
-
-def test_chip_sign_and_weight_steer_the_query(
-    qtbot: QtBot, window: MainWindow, library: Path
-) -> None:
-    """+ keeps the typed words as a chip; a chip's +/− toggle and weight slider change the
-    query's terms, and each change searches again."""
-    bar = window.search_bar
-    qtbot.keyClicks(bar.edit, "lasagne")
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        qtbot.mouseClick(bar.add_button, Qt.MouseButton.LeftButton)
-    assert chip_names(window) == ["lasagne"] and bar.edit.text() == ""
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        assert drop(window, library / "photos" / "photo002.jpg")
-    words, picture = bar.chips.chips()
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        qtbot.mouseClick(picture.sign, Qt.MouseButton.LeftButton)
-    assert picture.sign.text() == "−"
-    assert [t.weight for t in bar.query().terms] == [1.0, -1.0]
-    assert Path(result_paths(window)[-1]).name == "photo002.jpg"  # pushed to the end
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        words.weight.setValue(25)
-    assert [t.weight for t in bar.query().terms] == [2.5, -1.0]
-    assert "2.5×" in words.toolTip()
-    qtbot.mouseClick(words.close_button, Qt.MouseButton.LeftButton)
-    assert bar.query().is_empty  # only a term to avoid is left: nothing to look for
-    assert "Type what you are looking for" in window.empty_label.text()
-
-
-def test_weak_matches_hide_behind_the_cut_off(
-    qtbot: QtBot, window: MainWindow, library: Path
-) -> None:
-    """A good match shows alone; a query nothing fits says "No good matches" with the closest
-    few below a divider; Show weaker matches brings the rest back."""
-    page = window.results_stack
-    page.show_weaker.setChecked(False)
-    search_for(qtbot, window, "how to make lasagne")
-    assert result_paths(window) == [str(library / "notes" / "lasagne-recipe.md")]
-    assert "1 good match" in page.summary.text() and "weaker hidden" in page.summary.text()
-    assert page.divider.isHidden()
-
-    search_for(qtbot, window, "zqxv blorft wmpk")
-    assert "No good matches" in page.summary.text()
-    assert 0 < window.results_model.rowCount() <= 6 and not page.divider.isHidden()
-    qtbot.mouseClick(page.show_weaker, Qt.MouseButton.LeftButton)
-    assert window.results_model.rowCount() == 11 and page.divider.isHidden()
-    assert "0 good matches, 11 weaker" in page.summary.text()
 
 
 def test_pasted_picture_becomes_the_query(qtbot: QtBot, window: MainWindow, library: Path) -> None:
@@ -340,68 +290,6 @@ def test_answered_background_calls_leave_nothing_behind(
         search_for(qtbot, window, text)
     settle_pools(window)
     qtbot.waitUntil(lambda: live_relays() <= before, timeout=3000)
-
-
-def test_kind_and_folder_filters_change_the_results(
-    qtbot: QtBot, window: MainWindow, tmp_path: Path
-) -> None:
-    """The kind filter keeps pictures or documents; the folder filter keeps one folder."""
-    home_folder, work_folder = tmp_path / "home-stuff", tmp_path / "work-stuff"
-    make_photos(home_folder, 4)
-    make_notes(home_folder)
-    make_photos(work_folder, 2, seed=30)
-    (work_folder / "pasta-shopping.txt").write_text("Buy pasta, tomatoes and parmesan.\n")
-    notes_folder = tmp_path / "notes-only"
-    notes_folder.mkdir()
-    (notes_folder / "reading-list.txt").write_text("Novels to read on the train this winter.\n")
-    window.add_folder(str(home_folder))
-    window.add_folder(str(work_folder))
-    window.add_folder(str(notes_folder))
-    wait_indexed(qtbot, window, indexed=11)
-
-    search_for(qtbot, window, "a pasta dish with tomato sauce")
-    kinds = lambda: {h.kind for h in window.results_model.hits()}  # noqa: E731
-    assert kinds() == {"image", "document"}
-    assert window.results_model.rowCount() == 11
-
-    bar = window.search_bar.filter_bar
-    assert [bar.kind.itemText(i) for i in range(bar.kind.count())] == [
-        "All",
-        "Images",
-        "Documents",
-    ]
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        bar.kind.setCurrentIndex(2)
-    assert kinds() == {"document"}
-    assert Path(result_paths(window)[0]).name == "lasagne-recipe.md"
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        bar.kind.setCurrentIndex(1)
-    assert kinds() == {"image"}
-    assert window.results_model.rowCount() == 6
-
-    assert bar.folder.count() == 4
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        bar.folder.setCurrentIndex(bar.folder.findData(str(work_folder)))
-    assert bar.folder.currentText() == "work-stuff"
-    assert window.results_model.rowCount() == 2
-    assert all(p.startswith(str(work_folder) + os.sep) for p in result_paths(window))
-
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        bar.kind.setCurrentIndex(2)
-    assert [Path(p).name for p in result_paths(window)] == ["pasta-shopping.txt"]
-
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        bar.folder.setCurrentIndex(0)
-    assert window.results_model.rowCount() == 5  # every note
-
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        bar.folder.setCurrentIndex(bar.folder.findData(str(notes_folder)))
-    assert [Path(p).name for p in result_paths(window)] == ["reading-list.txt"]
-    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
-        bar.kind.setCurrentIndex(1)
-    assert window.results_model.rowCount() == 0
-    assert "No matches" in window.empty_label.text()
-    assert window.results_stack.currentIndex() == 0
 
 
 def wheel(widget: Any, delta: int, modifiers: Qt.KeyboardModifier) -> None:

@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_index
-from imagegen import save_scene, scene
-from PIL import Image
+from imagegen import save_exif_scene, save_scene
 
 from desktop_app.core import query as q
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
@@ -25,22 +24,17 @@ NOTES = {
 }
 
 
-def _exif_photo(path: Path, seed: int, size: tuple[int, int], taken: str, camera: str) -> Path:
-    exif = Image.Exif()
-    exif[271], exif[272] = camera.split()[0], camera
-    exif.get_ifd(0x8769)[36867] = taken
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scene(seed, size).save(path, exif=exif)
-    return path
-
-
 @pytest.fixture
 def library(engine: Engine, tmp_path: Path) -> Path:
     root = tmp_path / "library"
-    _exif_photo(root / "2019" / "wide.jpg", 1, (480, 240), "2019:07:14 18:30:05", "Canon EOS 80D")
-    _exif_photo(root / "2019" / "tall.jpg", 2, (240, 480), "2019:12:31 23:00:00", "Canon EOS 80D")
-    _exif_photo(root / "2021" / "box.jpg", 3, (300, 300), "2021:03:01 09:00:00", "NIKON D750")
-    _exif_photo(root / "2021" / "tiny.jpg", 4, (120, 90), "2021:06:01 09:00:00", "NIKON D750")
+    save_exif_scene(
+        root / "2019" / "wide.jpg", 1, (480, 240), "2019:07:14 18:30:05", "Canon EOS 80D"
+    )
+    save_exif_scene(
+        root / "2019" / "tall.jpg", 2, (240, 480), "2019:12:31 23:00:00", "Canon EOS 80D"
+    )
+    save_exif_scene(root / "2021" / "box.jpg", 3, (300, 300), "2021:03:01 09:00:00", "NIKON D750")
+    save_exif_scene(root / "2021" / "tiny.jpg", 4, (120, 90), "2021:06:01 09:00:00", "NIKON D750")
     save_scene(root / "2021" / "shot.png", seed=5, size=(640, 480))
     for i in range(6, 12):
         save_scene(root / "misc" / f"m{i}.jpg", seed=i, size=(320, 240))
