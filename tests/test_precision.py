@@ -212,8 +212,15 @@ def test_thread_budget_gives_the_model_every_core_only_while_decoding_is_cheap(
     assert budget.threads == 1 and model.calls[-1] == 1
     budget.close()
     assert model.calls[-1] == 2  # queries get every core again
+    cheap = _Model()
+    ThreadBudget(cheap).first_batch(decode_s=16 * 0.004, pictures=16)  # 640×480 JPEGs
+    assert cheap.calls == [1, 2]  # every core from the first batch on
+    costly = _Model()
+    ThreadBudget(costly).first_batch(decode_s=16 * 0.035, pictures=16)  # 12 MP, draft scale
+    assert costly.calls == [1]
     fixed = _Model()
     pinned = ThreadBudget(fixed, fixed=1)
+    pinned.first_batch(decode_s=0.01, pictures=16)
     pinned.record(decode_s=0.01, model_s=10.0, pictures=64)
     pinned.close()
     assert fixed.calls == [1, 1]

@@ -52,7 +52,7 @@ class _Prepared:
     meta: dict[str, Any] = field(default_factory=dict)
     pixels: Any = None  # the model's prepared input, not the full-size picture
     error: str | None = None
-    seconds: float = 0.0  # decode-worker time spent on it
+    seconds: float = 0.0  # decode-worker CPU time spent on it
 
 
 def _read(record: FileRecord) -> tuple[bytes | None, str | None]:
@@ -77,9 +77,11 @@ def _mtime(path: str) -> float | None:
 def _prepare_image(
     record: FileRecord, prepare: Callable[[Image.Image], Any], draft_size: int | None
 ) -> _Prepared:
-    start = time.perf_counter()
+    # CPU time, not wall time: a worker starved by the model's threads waits longer, which
+    # is the model's cost, not decoding's (wall time made the budget take cores away).
+    start = time.thread_time()
     prepared = _decode_and_prepare(record, prepare, draft_size)
-    prepared.seconds = time.perf_counter() - start
+    prepared.seconds = time.thread_time() - start
     return prepared
 
 
@@ -234,6 +236,8 @@ def _embed_images(
             for number in range(len(batches)):
                 control.checkpoint()
                 current = [f.result() for f in ahead.pop(0)]
+                if number == 0:
+                    budget.first_batch(sum(item.seconds for item in current), len(current))
                 # Keep the worker decoding ahead while this batch is being encoded.
                 if number + BATCHES_AHEAD < len(batches):
                     ahead.append(submit(batches[number + BATCHES_AHEAD]))
