@@ -138,8 +138,8 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     neutral = clip.embed_texts(list(relevance.NEUTRAL_PROMPTS["image"]))
     scale = float(getattr(clip, "logit_scale", 100.0))
 
-    def calibrate(scores: np.ndarray, hits: np.ndarray) -> np.ndarray:
-        return relevance.against_neutral(scores, hits, neutral, scale)
+    def calibrate(scores: np.ndarray, labels: list[int]) -> np.ndarray:
+        return relevance.against_neutral(scores, index.vectors(labels), neutral, scale)
 
     for k in (20, 500):
         texts[f"ann_and_metadata_k{k}"] = latency_summary(

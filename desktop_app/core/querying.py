@@ -54,6 +54,7 @@ class QueryRunner:
             return []
         terms = query.effective
         exclude = frozenset(int(t.value) for t in terms if t.kind == "file" and t.weight > 0)
+        where = self._where(filters)  # once per query: it looks at every library folder
         lists = []
         for modality in (IMAGE, DOCUMENT):
             if modality not in kinds or not filters.allows_kind(modality):
@@ -68,7 +69,7 @@ class QueryRunner:
             weights = np.array([t.weight for t in terms], dtype=np.float32)
             combined = normalise(weights @ np.stack(vectors))
             calibrate = self._calibration(query, modality, vset, combined)
-            lists.append(self._rank(vset, combined, k, calibrate, filters, exclude))
+            lists.append(self._rank(vset, combined, k, calibrate, where, exclude))
         return merge(lists, k)
 
     def _vector_set(self, modality: str, terms: tuple[Term, ...]) -> VectorSet | None:
@@ -139,7 +140,10 @@ class QueryRunner:
             model = self._clip() if modality == IMAGE else self._text_model()
             neutral = self._neutral_vectors(model, modality)
             scale = float(getattr(model, "logit_scale", DEFAULT_LOGIT_SCALE))
-            return lambda scores, hits: relevance.against_neutral(scores, hits, neutral, scale)
+            index = self.library.index_for(vset)
+            return lambda scores, labels: relevance.against_neutral(
+                scores, index.vectors(labels), neutral, scale
+            )
         sample = self.library.index_for(vset).sample()
         return lambda scores, _: relevance.against_library(scores, combined, sample)
 
@@ -149,22 +153,28 @@ class QueryRunner:
             self._neutral[key] = model.embed_texts(list(relevance.NEUTRAL_PROMPTS[modality]))
         return self._neutral[key]
 
+    def _where(self, filters: Filters) -> tuple[str, list[object]]:
+        """The filters' SQL condition, plus: nothing from a folder that is offline (an
+        unplugged drive) until it is back."""
+        condition, params = filters.where()
+        roots = self.library.reader().roots()
+        online = [r.id for r in roots if not root_offline(r.path, True)]
+        if len(online) < len(roots):
+            condition += f" AND f.root_id IN ({','.join('?' * len(online)) or 'NULL'})"
+            params = params + online
+        return condition, params
+
     def _rank(
         self,
         vset: VectorSet,
         query: np.ndarray,
         k: int,
         calibrate: Calibrate,
-        filters: Filters,
+        where: tuple[str, list[object]],
         exclude: frozenset[int],
     ) -> list[Hit]:
         reader = self.library.reader()
-        condition, params = filters.where()
-        roots = reader.roots()
-        online = [r.id for r in roots if not root_offline(r.path, True)]
-        if len(online) < len(roots):  # hide what is on an unplugged drive until it is back
-            condition += f" AND f.root_id IN ({','.join('?' * len(online)) or 'NULL'})"
-            params = params + online
+        condition, params = where
         allowed = None
         if condition != "1":
             allowed = reader.labels_matching(vset.id, condition, params)

@@ -13,8 +13,9 @@ import numpy as np
 from desktop_app.core.store import DOCUMENT, FileRecord, Store
 from desktop_app.core.vector_index import VectorIndex
 
-# (scores, hit vectors) -> relevances, for one query.
-Calibrate = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# (scores, labels of the hits) -> relevances, for one query. Labels rather than vectors: only
+# some calibrations need the hits' vectors, and fetching 500 of them is not free.
+Calibrate = Callable[[np.ndarray, list[int]], np.ndarray]
 _OVERFETCH = 10  # labels that vanish between the ANN answer and the metadata lookup
 _SNIPPET_CHARS = 240
 
@@ -78,7 +79,7 @@ def rank(
     if not top:
         return []
     scores = np.array([score for _, (score, _, _, _) in top], dtype=np.float32)
-    relevances = calibrate(scores, index.vectors([label for _, (_, label, _, _) in top]))
+    relevances = calibrate(scores, [label for _, (_, label, _, _) in top])
     records = store.files([fid for fid, _ in top])
     hits: list[Hit] = []
     for (fid, (score, _, start, end)), rel in zip(top, relevances, strict=True):
