@@ -47,10 +47,10 @@ from PIL import Image
 from report import markdown_table, write_json
 from vector_library import clustered, nudge, vector_library  # type: ignore[import-not-found]
 
-from desktop_app.core.duplicates import LEVELS, Report, find_groups, picture_vectors
+from desktop_app.core.db.library import Library
+from desktop_app.core.db.records import IMAGE
 from desktop_app.core.engine import Engine
-from desktop_app.core.library import Library
-from desktop_app.core.store import IMAGE
+from desktop_app.core.searching.duplicates import LEVELS, Report, find_groups
 
 DEFAULT_OUT = bench_env.REPO / "bench" / "results" / "bench_duplicates.json"
 TRANSFORMS = ("q60", "half", "crop", "copy")
@@ -126,7 +126,7 @@ def cosine_stats(engine: Engine) -> dict[str, Any]:
     store = engine.library.reader()
     vset = engine.library.searchable_set(IMAGE)
     assert vset is not None
-    _, file_ids, _, _, matrix = picture_vectors(store, vset.id)
+    _, file_ids, _, _, matrix = store.vectors_with_files(vset.id, IMAGE)
     matrix = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
     records = store.files(int(f) for f in file_ids)
     names = [Path(records[int(f)].path).stem for f in file_ids]
@@ -242,7 +242,7 @@ def speed(args: argparse.Namespace, count: int) -> dict[str, Any]:
         read_s = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            picture_vectors(store, vset.id)
+            store.vectors_with_files(vset.id, IMAGE)
             read_s.append(time.perf_counter() - t0)
         results["read_vectors_s"] = statistics.median(read_s)
         for name in ("near", "similar"):

@@ -51,9 +51,9 @@ from measure import CpuClock, machine_info, peak_rss_mb, rss_mb, timed
 from model_setup import TINY, VIT_RANDOM, TimedEncoder, prepare_model
 from report import report, write_json
 
+from desktop_app.core.db.records import DOCUMENT, IMAGE
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
-from desktop_app.core.store import DOCUMENT, IMAGE
 
 DEFAULT_OUT = bench_env.REPO / "bench" / "results" / "bench_index.json"
 QUERIES = (

@@ -22,9 +22,9 @@ from measure import machine_info
 from pipelines import best_model_only
 from report import markdown_table, write_json
 
+from desktop_app.core.encoders.catalog import PRESETS, ClipSpec, preset_preprocess
 from desktop_app.core.encoders.clip import OpenClipEncoder
-from desktop_app.core.models import PRESETS, ClipSpec, preset_preprocess
-from desktop_app.core.threads import cores
+from desktop_app.core.indexing.threads import cores
 
 
 def _write_random(arch: str, target: str) -> None:

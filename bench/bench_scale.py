@@ -29,7 +29,7 @@ from model_setup import TINY, VIT_RANDOM, prepare_model
 from report import markdown_table, write_json
 from scale_data import DIM, ClipLike, build_library, exact_top, library_home, statistics
 
-from desktop_app.core.vector_index import DEFAULT_PARAMS, HnswParams, VectorIndex
+from desktop_app.core.vectors.hnsw import DEFAULT_PARAMS, HnswParams, VectorIndex
 
 HERE = Path(__file__).resolve().parent
 TUNE_GRID = [(8, 64), (16, 64), (16, 128), (16, 200), (32, 64), (32, 128)]

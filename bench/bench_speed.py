@@ -31,13 +31,13 @@ from model_setup import TINY, VIT_RANDOM, prepare_model
 from pipelines import best_model_only, naive_loop, rclip_session, rclip_style
 from report import markdown_table, write_json
 
-from desktop_app.core.decoding import decode_image
+from desktop_app.core.db.records import IMAGE
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.precision import compare
 from desktop_app.core.encoders.towers import export_fp32
 from desktop_app.core.engine import Engine
-from desktop_app.core.store import IMAGE
-from desktop_app.core.threads import cores
+from desktop_app.core.indexing.threads import cores
+from desktop_app.core.kinds.image import decode_image
 
 PICTURES = (".jpg", ".jpeg", ".png", ".heic", ".webp")
 

@@ -33,9 +33,9 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication(sys.argv[:1])
+    from desktop_app.core.encoders.catalog import ClipSpec, preset, preset_preprocess
     from desktop_app.core.encoders.clip import OpenClipEncoder
     from desktop_app.core.engine import Engine
-    from desktop_app.core.models import ClipSpec, preset, preset_preprocess
     from desktop_app.gui.app import app_icon
     from desktop_app.gui.main_window import MainWindow
 

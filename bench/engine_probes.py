@@ -15,9 +15,9 @@ import bench_env  # noqa: F401  (the repository on sys.path)
 import numpy as np
 from measure import latency_summary, timed
 
-from desktop_app.core.decoding import decode_image
+from desktop_app.core.db.records import DOCUMENT, IMAGE, FileRecord
 from desktop_app.core.engine import Engine
-from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord
+from desktop_app.core.kinds.image import decode_image
 
 
 @dataclass

@@ -44,9 +44,9 @@ def _write_random_vit(target: str) -> None:
 
 
 def prepare_model(name: str, model_dir: Path, home: Path, threads: int | None) -> ModelChoice:
-    from desktop_app.core import models
+    from desktop_app.core.encoders import catalog as models
+    from desktop_app.core.encoders.catalog import ClipSpec
     from desktop_app.core.encoders.clip import OpenClipEncoder
-    from desktop_app.core.models import ClipSpec
 
     start = time.perf_counter()
     model_dir.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 import bench_env  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 
-from desktop_app.core.library import Library
-from desktop_app.core.store import IMAGE
+from desktop_app.core.db.library import Library
+from desktop_app.core.db.records import IMAGE
 
 PER_FOLDER = 500
 

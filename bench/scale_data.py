@@ -29,9 +29,9 @@ from pathlib import Path
 import bench_env  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 
-from desktop_app.core.library import Library
-from desktop_app.core.store import IMAGE
-from desktop_app.core.vector_index import HnswParams, VectorIndex
+from desktop_app.core.db.library import Library
+from desktop_app.core.db.records import IMAGE
+from desktop_app.core.vectors.hnsw import HnswParams, VectorIndex
 
 DIM = 512
 MODEL_ID = "open_clip:ViT-B-32/random-seed0"

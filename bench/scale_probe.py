@@ -54,8 +54,8 @@ PHRASES = [
 
 
 def _open(home: Path, loader: Any) -> tuple[Any, Any, Any, float]:
+    from desktop_app.core.db.records import IMAGE
     from desktop_app.core.engine import Engine
-    from desktop_app.core.store import IMAGE
 
     start = time.perf_counter()
     engine = Engine(home, clip_loader=loader)
@@ -110,8 +110,8 @@ def _recall(index: Any, queries: np.ndarray, truth: np.ndarray, ef: int) -> dict
 
 
 def probe(args: argparse.Namespace) -> dict[str, Any]:
-    from desktop_app.core import relevance
-    from desktop_app.core.search import rank
+    from desktop_app.core.searching import relevance
+    from desktop_app.core.searching.ranking import rank
 
     out: dict[str, Any] = {}
     choice = prepare_model(args.model, args.workdir / "models", args.home, args.threads)

@@ -26,10 +26,10 @@ from desktop_app.cli_search import (
     print_hits,
     query_from,
 )
+from desktop_app.core.db.storage import storage_error
 from desktop_app.core.errors import KnownError
-from desktop_app.core.humanize import human_bytes
 from desktop_app.core.paths import display
-from desktop_app.core.storage import storage_error
+from desktop_app.humanize import human_bytes
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -145,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _threshold(value: str) -> float:
-    from desktop_app.core.duplicates import parse_threshold  # numpy: only when it is used
+    from desktop_app.core.searching.duplicates import parse_threshold  # numpy: only when it is used
 
     try:
         return parse_threshold(value)
@@ -202,7 +202,7 @@ def _run_index(engine: Any, retry_failed: bool) -> int:
 
 
 def _duplicates(engine: Any, threshold: float, folders: list[str] | None, as_json: bool) -> None:
-    from desktop_app.core.duplicates import LEVEL_LABELS, Report, level_of
+    from desktop_app.core.searching.duplicates import LEVEL_LABELS, Report, level_of
 
     report = next(r for r in engine.duplicate_scan(threshold, folders) if isinstance(r, Report))
     level = level_of(threshold)

@@ -32,7 +32,7 @@ def _hit_json(hit: Any) -> dict[str, Any]:
 def print_hits(hits: Sequence[Any], args: argparse.Namespace) -> None:
     """Good matches only (relevance at or above the cut-off) unless --all; when none pass, the
     closest few are shown apart, so an empty answer still says what came nearest."""
-    from desktop_app.core.relevance import CUTOFF
+    from desktop_app.core.searching.relevance import CUTOFF
 
     good = [h for h in hits if args.all or h.relevance >= CUTOFF]
     closest = [] if good else list(hits[:CLOSEST])
@@ -91,7 +91,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 
 def filters_from(args: argparse.Namespace) -> Any:
-    from desktop_app.core.filters import Filters, parse_date
+    from desktop_app.core.searching.filters import Filters, parse_date
 
     types = tuple(t for t in args.types.split(",") if t.strip() and t.strip() != "all")
     return Filters(
@@ -107,7 +107,7 @@ def filters_from(args: argparse.Namespace) -> Any:
 
 def query_from(args: argparse.Namespace) -> Any:
     """The search's terms: QUERY in the compact syntax, then the flags, then --weight."""
-    from desktop_app.core import query
+    from desktop_app.core.searching import terms as query
 
     weights = {"text": 1.0, "image": 1.0, "not": 1.0}
     for item in args.weight:

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from tiny_model import ARCH, write_tiny_model
 
+from desktop_app.core.encoders.catalog import ClipSpec
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
-from desktop_app.core.models import ClipSpec
 from desktop_app.gui.app import app_icon
 from desktop_app.gui.main_window import MainWindow
 

@@ -28,11 +28,14 @@ torch.set_num_threads(1)
 
 import open_clip  # noqa: E402
 
-from desktop_app.core import indexer, sync, thumbnails, vector_index  # noqa: E402
+from desktop_app.core import thumbnails  # noqa: E402
+from desktop_app.core.db.records import IMAGE  # noqa: E402
+from desktop_app.core.db.store import Store  # noqa: E402
+from desktop_app.core.encoders.catalog import ClipSpec  # noqa: E402
 from desktop_app.core.encoders.clip import OpenClipEncoder  # noqa: E402
 from desktop_app.core.engine import Engine  # noqa: E402
-from desktop_app.core.models import ClipSpec  # noqa: E402
-from desktop_app.core.store import IMAGE, Store  # noqa: E402
+from desktop_app.core.indexing import indexer, sync  # noqa: E402
+from desktop_app.core.vectors import hnsw as vector_index  # noqa: E402
 
 MODEL_ID = "open_clip:snapfind-test-tiny/test"  # the id tests/conftest.py gives the tiny model
 

@@ -140,7 +140,7 @@ def main() -> None:
 
 def shoot_query_states(app: QApplication, window: QWidget, photos: Path, folder: Path) -> None:
     """A mixed query with a term to avoid and filters open; then a query nothing fits."""
-    from desktop_app.core import query
+    from desktop_app.core.searching import terms as query
 
     bar = window.search_bar  # type: ignore[attr-defined]
     bar.set_text("sunset over the sea")

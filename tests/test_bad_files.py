@@ -21,11 +21,11 @@ import pytest
 from imagegen import save_scene, scene
 from PIL import Image
 
-from desktop_app.core import indexer
-from desktop_app.core.decoding import decode_image
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import NotIndexedError
-from desktop_app.core.sync import SyncReport
+from desktop_app.core.indexing import indexer
+from desktop_app.core.indexing.sync import SyncReport
+from desktop_app.core.kinds.image import decode_image
 
 GOOD_IMAGES = 6
 # Each bad file's name, and a word its error message must contain.

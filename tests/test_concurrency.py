@@ -16,12 +16,12 @@ from safetensors.torch import save_file
 from tiny_model import CONFIG
 
 from desktop_app import cli
+from desktop_app.core.encoders.catalog import ClipSpec
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import LibraryBusyError
-from desktop_app.core.models import ClipSpec
-from desktop_app.core.search import Hit
+from desktop_app.core.searching.ranking import Hit
 
 PHOTOS = 48
 SEARCHERS = 3

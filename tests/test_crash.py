@@ -27,7 +27,7 @@ from tiny_model import ARCH
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.settings import Settings
-from desktop_app.core.vector_index import VectorIndex
+from desktop_app.core.vectors.hnsw import VectorIndex
 
 pytestmark = pytest.mark.slow
 

@@ -11,11 +11,17 @@ from conftest import run_index
 from imagegen import scene
 from vector_library import clustered, nudge, vector_library
 
-from desktop_app.core.duplicates import LEVELS, Report, copy_list, find_groups, parse_threshold
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
 from desktop_app.core.progress import Control, Progress
-from desktop_app.core.vector_index import EXACT_SEARCH_LIMIT
+from desktop_app.core.searching.duplicates import (
+    LEVELS,
+    Report,
+    copy_list,
+    find_groups,
+    parse_threshold,
+)
+from desktop_app.core.vectors.hnsw import EXACT_SEARCH_LIMIT
 
 # With the tiny random test model, planted copies sit at cosine ≥ 0.9988 and different scenes
 # at ≤ 0.9976 (measured on this library): the named levels are for real CLIP, so tests pass

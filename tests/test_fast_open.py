@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.core.library import Library
-from desktop_app.core.store import IMAGE, NewVector, Store, VectorSet
-from desktop_app.core.vector_index import HnswParams, VectorIndex
+from desktop_app.core.db.library import Library
+from desktop_app.core.db.records import IMAGE, NewVector, VectorSet
+from desktop_app.core.db.store import Store
+from desktop_app.core.vectors.hnsw import HnswParams, VectorIndex
 
 DIM = 32
 

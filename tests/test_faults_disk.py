@@ -22,10 +22,13 @@ from test_crash import _assert_consistent
 from tiny_model import ARCH
 
 from desktop_app import cli
-from desktop_app.core import indexer, store, thumbnails, vector_index
+from desktop_app.core import thumbnails
+from desktop_app.core.db import store
+from desktop_app.core.db.storage import StorageError
 from desktop_app.core.engine import Engine
-from desktop_app.core.storage import StorageError
-from desktop_app.core.vector_index import VectorIndex
+from desktop_app.core.indexing import indexer
+from desktop_app.core.vectors import hnsw as vector_index
+from desktop_app.core.vectors.hnsw import VectorIndex
 
 EngineFactory = Callable[..., Engine]
 FIRST, MORE = 20, 30

@@ -23,11 +23,12 @@ from PIL import Image
 from tiny_model import ARCH
 
 from desktop_app import cli
-from desktop_app.core.decoding import DecodeError, decode_image
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
-from desktop_app.core.query import parse
+from desktop_app.core.kinds.base import DecodeError
+from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.searching.terms import parse
 
 pillow_heif.register_heif_opener()
 FUZZ = settings(

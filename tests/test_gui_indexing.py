@@ -20,8 +20,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop_app.core import indexer
 from desktop_app.core.engine import Engine
+from desktop_app.core.indexing import indexer
 from desktop_app.gui.main_window import MainWindow
 
 # Every test here must end with no Qt pool job still running.

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop_app import __version__
-from desktop_app.core import models
+from desktop_app.core.encoders import catalog as models
 from desktop_app.core.engine import Engine
 from desktop_app.core.settings import Settings
 from desktop_app.gui.library_panel import PathRole

@@ -28,8 +28,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 from pytestqt.qtbot import QtBot
 
-from desktop_app.core.query import Query
-from desktop_app.core.search import Hit
+from desktop_app.core.searching.ranking import Hit
+from desktop_app.core.searching.terms import Query
 from desktop_app.gui import tasks
 from desktop_app.gui.dropping import read_mime
 from desktop_app.gui.main_window import MainWindow

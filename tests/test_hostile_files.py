@@ -17,8 +17,8 @@ from hostile_corpus import GOOD, build
 from imagegen import save_scene
 from tiny_model import ARCH
 
-from desktop_app.core import indexer, scanner
 from desktop_app.core.engine import Engine
+from desktop_app.core.indexing import indexer, scanner
 
 RUN_TIMEOUT_S = 180
 # Importing torch and open_clip alone is about 750 MB of RSS; this run usually peaks at 1.3 GB

@@ -11,8 +11,7 @@ from imagegen import save_scene
 from PIL import Image
 from tiny_model import ARCH
 
-from desktop_app.core import models
-from desktop_app.core.decoding import decode_image
+from desktop_app.core.encoders import catalog as models
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.text import (
     MINILM_SHA256,
@@ -21,6 +20,7 @@ from desktop_app.core.encoders.text import (
 )
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError, ModelNotAvailableError
+from desktop_app.core.kinds.image import decode_image
 
 
 def test_embeddings_match_open_clip_reference(

@@ -16,14 +16,14 @@ from PIL import Image
 from pytestqt.qtbot import QtBot
 from tiny_model import ARCH, write_tiny_model
 
-from desktop_app.core.decoding import decode_image
 from desktop_app.core.encoders import precision, towers
+from desktop_app.core.encoders.catalog import ClipSpec
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
-from desktop_app.core.models import ClipSpec
+from desktop_app.core.indexing.threads import ThreadBudget
+from desktop_app.core.kinds.image import decode_image
 from desktop_app.core.settings import Settings
-from desktop_app.core.threads import ThreadBudget
 from desktop_app.gui.settings_dialog import SettingsDialog
 
 
@@ -200,7 +200,7 @@ class _Model:
 def test_thread_budget_gives_the_model_every_core_only_while_decoding_is_cheap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("desktop_app.core.threads.cores", lambda: 2)
+    monkeypatch.setattr("desktop_app.core.indexing.threads.cores", lambda: 2)
     model = _Model()
     budget = ThreadBudget(model)
     assert model.calls == [1]  # starts leaving a core to the decode worker

@@ -8,13 +8,18 @@ import pytest
 from conftest import run_index
 from imagegen import save_exif_scene, save_scene
 
-from desktop_app.core import query as q
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
-from desktop_app.core.filters import Filters, parse_date
-from desktop_app.core.relevance import CUTOFF, NEUTRAL_PROMPTS, against_library, against_neutral
-from desktop_app.core.vector_index import VectorIndex
+from desktop_app.core.searching import terms as q
+from desktop_app.core.searching.filters import Filters, parse_date
+from desktop_app.core.searching.relevance import (
+    CUTOFF,
+    NEUTRAL_PROMPTS,
+    against_library,
+    against_neutral,
+)
+from desktop_app.core.vectors.hnsw import VectorIndex
 
 NOTES = {
     "bread.md": "Sourdough bread: feed the starter, knead the dough, let it rise overnight and "
@@ -222,7 +227,7 @@ def test_filtered_hnsw_search_matches_exact(
     index = VectorIndex(tmp_path / "v.hnsw", 32)
     index.add(list(range(6000)), data)
     allowed = set(range(0, 6000, 7))
-    monkeypatch.setattr("desktop_app.core.vector_index.FILTERED_EXACT_LIMIT", 10)
+    monkeypatch.setattr("desktop_app.core.vectors.hnsw.FILTERED_EXACT_LIMIT", 10)
     recall = []
     for query in data[:20]:
         found = [label for label, _ in index.search_among(query, 10, allowed)]

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from imagegen import save_scene
 
-from desktop_app.core.chunking import chunk_text
+from desktop_app.core.indexing.scanner import Candidate, ScanIssue, walk
+from desktop_app.core.kinds.chunking import chunk_text
+from desktop_app.core.kinds.image import sniff
 from desktop_app.core.paths import from_db, to_db
-from desktop_app.core.scanner import Candidate, ScanIssue, sniff, walk
 
 
 def _names(root: Path, **kwargs: object) -> set[str]:

@@ -8,7 +8,7 @@ from imagegen import save_scene, scene
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
-from desktop_app.core.filters import Filters
+from desktop_app.core.searching.filters import Filters
 
 DOCUMENTS = {
     "recipe.md": "# Lasagne\nLayer pasta sheets with tomato sauce, minced beef and cheese.\n"
@@ -163,7 +163,7 @@ def test_warm_up_loads_what_the_first_query_needs(
     reader = make_engine(writer=False)
     reader.warm_up()
     assert reader._clip is not None and reader._text is not None
-    from desktop_app.core.vector_index import VectorIndex
+    from desktop_app.core.vectors.hnsw import VectorIndex
 
     monkeypatch.setattr(VectorIndex, "load", lambda _: pytest.fail("index loaded by the query"))
     assert reader.search("red", k=3)

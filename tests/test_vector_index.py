@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.core.vector_index import VectorIndex
+from desktop_app.core.vectors.hnsw import VectorIndex
 
 
 def clustered(n: int, dim: int = 64, clusters: int = 40, seed: int = 0) -> np.ndarray:

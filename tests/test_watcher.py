@@ -7,7 +7,7 @@ from pathlib import Path
 from imagegen import save_scene
 from watchdog.observers import Observer
 
-from desktop_app.core.watcher import FolderWatcher, filesystem_type
+from desktop_app.core.indexing.watcher import FolderWatcher, filesystem_type
 
 
 def _watch(roots: list[Path], **kwargs: object) -> tuple[FolderWatcher, threading.Event, list[int]]:

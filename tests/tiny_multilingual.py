@@ -66,7 +66,7 @@ def write_tiny_multilingual(folder: Path, seed: int = 0) -> tuple[Path, Path, Pa
     import torch
     from safetensors.torch import save_file
 
-    from desktop_app.core.models import ClipSpec, text_tower_overrides
+    from desktop_app.core.encoders.catalog import ClipSpec, text_tower_overrides
 
     tower = write_text_tower(folder / "text-tower")
     config = folder / f"{ARCH}.json"

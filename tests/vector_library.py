@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop_app.core.library import Library
-from desktop_app.core.store import IMAGE, NewVector, VectorSet
+from desktop_app.core.db.library import Library
+from desktop_app.core.db.records import IMAGE, NewVector, VectorSet
 
 _COMMIT_BATCH = 2000
 

@@ -15,28 +15,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop_app.core import models, paths
-from desktop_app.core import query as query_terms
-from desktop_app.core.decoding import DecodeError
-from desktop_app.core.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
-from desktop_app.core.duplicates import Group as DuplicateGroup
-from desktop_app.core.duplicates import Report as DuplicateReport
+from desktop_app.core import paths
+from desktop_app.core.db.library import Library
+from desktop_app.core.db.records import DOCUMENT, IMAGE, FileRecord, Root
+from desktop_app.core.db.storage import storage_error
+from desktop_app.core.encoders import catalog as models
 from desktop_app.core.encoders.base import ImageTextEncoder
 from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
 from desktop_app.core.errors import KnownError, NotIndexedError
-from desktop_app.core.filters import Filters
-from desktop_app.core.indexer import run_index
-from desktop_app.core.library import Library
+from desktop_app.core.indexing.indexer import run_index
+from desktop_app.core.indexing.sync import root_offline
+from desktop_app.core.indexing.watcher import FolderWatcher
+from desktop_app.core.kinds.base import DecodeError
 from desktop_app.core.progress import Control, Progress
-from desktop_app.core.query import Query
-from desktop_app.core.querying import QueryRunner
-from desktop_app.core.search import Hit
+from desktop_app.core.searching import terms as query_terms
+from desktop_app.core.searching.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
+from desktop_app.core.searching.duplicates import Group as DuplicateGroup
+from desktop_app.core.searching.duplicates import Report as DuplicateReport
+from desktop_app.core.searching.filters import Filters
+from desktop_app.core.searching.ranking import Hit
+from desktop_app.core.searching.runner import QueryRunner
+from desktop_app.core.searching.terms import Query
 from desktop_app.core.settings import Settings
-from desktop_app.core.storage import storage_error
-from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, Root
-from desktop_app.core.sync import root_offline
 from desktop_app.core.thumbnails import thumbnail
-from desktop_app.core.watcher import FolderWatcher
 
 KINDS = (IMAGE, DOCUMENT)
 

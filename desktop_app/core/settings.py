@@ -5,7 +5,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from desktop_app.core.models import DEFAULT_PRESET
+from desktop_app.core.encoders.catalog import DEFAULT_PRESET
 
 
 @dataclass

@@ -8,7 +8,8 @@ thumbnail or none. JPEG sources decode in draft mode (DCT scaling), several time
 import os
 from pathlib import Path
 
-from desktop_app.core.decoding import DecodeError, decode_image
+from desktop_app.core.kinds.base import DecodeError
+from desktop_app.core.kinds.image import decode_image
 
 THUMBNAIL_QUALITY = 85
 

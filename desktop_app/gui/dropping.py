@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QBuffer, QMimeData
 from PySide6.QtGui import QImage
 
-from desktop_app.core.scanner import IMAGE_EXTENSIONS, sniff
+from desktop_app.core.kinds.image import IMAGE_EXTENSIONS, sniff
 
 
 @dataclass

@@ -39,13 +39,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.duplicates import LEVEL_LABELS, LEVELS, Group, Member, Report, copy_list
 from desktop_app.core.engine import Engine
-from desktop_app.core.humanize import human_bytes
 from desktop_app.core.progress import Progress
+from desktop_app.core.searching.duplicates import (
+    LEVEL_LABELS,
+    LEVELS,
+    Group,
+    Member,
+    Report,
+    copy_list,
+)
 from desktop_app.gui.preview import show_in_folder
 from desktop_app.gui.tasks import GeneratorTask
 from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
+from desktop_app.humanize import human_bytes
 
 if TYPE_CHECKING:
     from desktop_app.gui.main_window import MainWindow

@@ -1,7 +1,7 @@
 """The collapsible filter bar: kind, folder, file type, orientation, dates, size and camera.
 
 Every change emits ``changed``; the window re-runs the query with :meth:`FilterBar.filters`,
-which the engine applies inside the search (see :mod:`desktop_app.core.filters`).
+which the engine applies inside the search (see :mod:`desktop_app.core.searching.filters`).
 """
 
 from datetime import datetime
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.filters import Filters
+from desktop_app.core.searching.filters import Filters
 
 KIND_CHOICES = (
     ("All", ("image", "document")),

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.db.records import FileRecord
 from desktop_app.core.engine import RootStatus
-from desktop_app.core.store import FileRecord
-from desktop_app.core.watcher import WatchMode
+from desktop_app.core.indexing.watcher import WatchMode
 
 Index = QModelIndex | QPersistentModelIndex
 PathRole = Qt.ItemDataRole.UserRole + 1

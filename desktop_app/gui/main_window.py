@@ -42,10 +42,10 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
+from desktop_app.core.indexing.watcher import FolderWatcher, WatchMode
+from desktop_app.core.kinds.image import IMAGE_EXTENSIONS
 from desktop_app.core.progress import Progress
-from desktop_app.core.scanner import IMAGE_EXTENSIONS
-from desktop_app.core.search import Hit
-from desktop_app.core.watcher import FolderWatcher, WatchMode
+from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.dropping import read_mime
 from desktop_app.gui.duplicates import open_duplicates
 from desktop_app.gui.library_panel import LibraryPanel

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.humanize import human_bytes
-from desktop_app.core.search import Hit
+from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.tasks import run_async
+from desktop_app.humanize import human_bytes
 
 PREVIEW_SIZE = 1024
 

@@ -7,9 +7,9 @@ fast typing never shows stale results.
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.engine import Engine
-from desktop_app.core.filters import Filters
-from desktop_app.core.query import Query
-from desktop_app.core.search import Hit
+from desktop_app.core.searching.filters import Filters
+from desktop_app.core.searching.ranking import Hit
+from desktop_app.core.searching.terms import Query
 from desktop_app.gui.tasks import run_async
 
 RESULTS_K = 500

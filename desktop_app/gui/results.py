@@ -18,7 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QSlider, QWidget
 
-from desktop_app.core.search import Hit
+from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
 
 HitRole = Qt.ItemDataRole.UserRole + 1

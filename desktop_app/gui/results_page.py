@@ -1,8 +1,9 @@
 """What the results area shows: the good matches, the closest few when none is good, or a hint.
 
-Only hits whose calibrated relevance reaches :data:`~desktop_app.core.relevance.CUTOFF` are
-shown, unless *Show weaker matches* is ticked. When nothing passes, the page says so and shows
-the closest few below a divider, so a search never ends in a blank grid without explanation.
+Only hits whose calibrated relevance reaches :data:`~desktop_app.core.searching.relevance.CUTOFF`
+are shown, unless *Show weaker matches* is ticked. When nothing passes, the page says so and
+shows the closest few below a divider, so a search never ends in a blank grid without
+explanation.
 """
 
 from PySide6.QtCore import Qt, Signal
@@ -16,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.relevance import CUTOFF
-from desktop_app.core.search import Hit
+from desktop_app.core.searching.ranking import Hit
+from desktop_app.core.searching.relevance import CUTOFF
 from desktop_app.gui.results import ResultsModel, ResultsView
 
 CLOSEST = 6  # weak matches shown under "No good matches"

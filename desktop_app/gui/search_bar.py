@@ -4,7 +4,7 @@ Typing emits a query 250 ms after the last key, so results follow the typing wit
 per keystroke; the window discards answers to queries that are no longer current. Up and Down
 walk the history. Pictures (dropped, pasted, chosen, or *More like this*) and words moved out
 of the field with + become chips, each with a weight and a +/− toggle: the query is the words
-in the field plus every chip (see :mod:`desktop_app.core.query`).
+in the field plus every chip (see :mod:`desktop_app.core.searching.terms`).
 """
 
 import os
@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import query
-from desktop_app.core.filters import Filters
-from desktop_app.core.search import Hit
+from desktop_app.core.searching import terms as query
+from desktop_app.core.searching.filters import Filters
+from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.filter_bar import FilterBar
 from desktop_app.gui.term_chips import TermChips
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
-from desktop_app.core.query import Term
+from desktop_app.core.searching.terms import Term
 
 _SLIDER_STEPS = 10  # slider units per 1.0 of weight
 _MAX_WEIGHT = 3.0

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QRect, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.core.search import Hit
+from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.tasks import run_async
 
 THUMBNAIL_SIZE = 256

@@ -18,9 +18,9 @@ from PIL import Image
 
 from desktop_app.core.encoders import precision as fast_paths
 from desktop_app.core.encoders.base import normalise
+from desktop_app.core.encoders.catalog import ClipSpec, text_tower_overrides, tokenizer_for
 from desktop_app.core.encoders.towers import FP32, Tower, weights_identity
 from desktop_app.core.errors import KnownError
-from desktop_app.core.models import ClipSpec, text_tower_overrides, tokenizer_for
 
 
 class OpenClipEncoder:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from desktop_app.core.store import DOCUMENT, FileRecord, Store
-from desktop_app.core.vector_index import VectorIndex
+from desktop_app.core.db.records import DOCUMENT, FileRecord
+from desktop_app.core.db.store import Store
+from desktop_app.core.vectors.hnsw import VectorIndex
 
 # (scores, labels of the hits) -> relevances, for one query. Labels rather than vectors: only
 # some calibrations need the hits' vectors, and fetching 500 of them is not free.

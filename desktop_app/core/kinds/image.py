@@ -16,27 +16,69 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from desktop_app.core.scanner import sniff
+from desktop_app.core.kinds.base import DecodeError
 
 pillow_heif.register_heif_opener()
+
+IMAGE_EXTENSIONS = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".webp",
+        ".gif",
+        ".bmp",
+        ".dib",
+        ".tif",
+        ".tiff",
+        ".heic",
+        ".heif",
+        ".hif",
+        ".avif",
+    }
+)
+_MAGIC: list[tuple[bytes, int, str]] = [
+    (b"\xff\xd8\xff", 0, "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "png"),
+    (b"GIF87a", 0, "gif"),
+    (b"GIF89a", 0, "gif"),
+    (b"BM", 0, "bmp"),
+    (b"II*\x00", 0, "tiff"),
+    (b"MM\x00*", 0, "tiff"),
+]
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+def sniff(head: bytes) -> str | None:
+    """The image format that the first bytes of a file announce, or None."""
+    for magic, offset, name in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _AVIF_BRANDS:
+            return "avif"
+        if brand in _HEIF_BRANDS:
+            return "heif"
+    return None
+
 
 # Decoding more pixels than this is refused: 20000×20000 would need 1.2 GB as RGB. Pillow
 # checks this limit in Image.open, from the header, before any pixel is decoded.
 MAX_PIXELS = 150_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 _TOO_LARGE = f"image too large to decode safely (more than {MAX_PIXELS // 1_000_000} megapixels)"
-# Text documents above this size are not embedded (logs and dumps rather than notes).
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
 _DATETIME = 306
 _MAKE = 271
 _MODEL = 272
-
-
-class DecodeError(Exception):
-    """This file cannot be used; the message says why, in words a person understands."""
 
 
 @dataclass(frozen=True)
@@ -167,20 +209,3 @@ def _describe_content(data: bytes) -> str:
     except UnicodeDecodeError:
         return "unknown binary content"
     return "the content is text"
-
-
-def decode_text(data: bytes) -> str:
-    """A text document's content: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252."""
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise DecodeError(
-            f"document too large ({len(data) / 1e6:.0f} MB; the limit is "
-            f"{MAX_DOCUMENT_BYTES / 1e6:.0f} MB)"
-        )
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DecodeError("not a text document (binary content)")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")

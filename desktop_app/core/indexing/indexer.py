@@ -22,19 +22,21 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from desktop_app.core.chunking import chunk_text
-from desktop_app.core.decoding import DecodeError, decode_image, decode_text
+from desktop_app.core.db.library import Library
+from desktop_app.core.db.records import DOCUMENT, IMAGE, FileRecord, NewVector, VectorSet
+from desktop_app.core.db.storage import storage_error
 from desktop_app.core.encoders.base import ImageTextEncoder
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.errors import CancelledError
-from desktop_app.core.library import Library
+from desktop_app.core.indexing.scanner import bytes_hash
+from desktop_app.core.indexing.sync import sync
+from desktop_app.core.indexing.threads import ThreadBudget, lower_priority
+from desktop_app.core.kinds.base import DecodeError
+from desktop_app.core.kinds.chunking import chunk_text
+from desktop_app.core.kinds.document import decode_text
+from desktop_app.core.kinds.image import decode_image
 from desktop_app.core.progress import Control, Progress, RateMeter
-from desktop_app.core.scanner import bytes_hash
-from desktop_app.core.storage import storage_error
-from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, NewVector, VectorSet
-from desktop_app.core.sync import sync
-from desktop_app.core.threads import ThreadBudget, lower_priority
-from desktop_app.core.vector_index import VectorIndex
+from desktop_app.core.vectors.hnsw import VectorIndex
 
 IMAGE_BATCH = 16
 BATCHES_AHEAD = 2

@@ -18,28 +18,14 @@ import numpy as np
 import sqlite_utils
 
 from desktop_app.core import paths
-from desktop_app.core.migrations import migrate
-from desktop_app.core.records import (
-    DOCUMENT,
-    IMAGE,
+from desktop_app.core.db.migrations import migrate
+from desktop_app.core.db.records import (
     FileRecord,
     KnownFile,
     NewVector,
     Root,
     VectorSet,
 )
-
-# The row types live in records.py; they are importable from here as before.
-__all__ = [
-    "DOCUMENT",
-    "IMAGE",
-    "FileRecord",
-    "KnownFile",
-    "NewVector",
-    "Root",
-    "Store",
-    "VectorSet",
-]
 
 _FILE_COLUMNS = (
     "id, root_id, path, size, mtime_ns, hash, kind, width, height, taken_at, camera, status, error"
@@ -453,6 +439,23 @@ class Store:
             ):
                 out[r[0]] = (r[1], r[2], r[3], r[4])
         return out
+
+    def vectors_with_files(
+        self, set_id: int, kind: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None], np.ndarray]:
+        """Every vector of a set from files of ``kind``, in one read (one query, not one per
+        batch of labels): (labels, file ids, root ids, content hashes, float32 matrix), one
+        row per vector, by label."""
+        rows = self.db.conn.execute(
+            "SELECT v.label, v.file_id, f.root_id, f.hash, v.vector FROM vectors v"
+            " JOIN files f ON f.id = v.file_id WHERE v.set_id = ? AND f.kind = ?"
+            " ORDER BY v.label",
+            (set_id, kind),
+        ).fetchall()
+        ints = np.array([(r[0], r[1], r[2]) for r in rows], dtype=np.int64).reshape(-1, 3)
+        dim = len(rows[0][4]) // 4 if rows else 0
+        matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(-1, dim)
+        return ints[:, 0], ints[:, 1], ints[:, 2], [r[3] for r in rows], matrix
 
     def vector_count(self, set_id: int) -> int:
         row = self.db.conn.execute("SELECT COUNT(*) FROM vectors WHERE set_id = ?", (set_id,))

@@ -10,16 +10,18 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from desktop_app.core import paths, relevance
-from desktop_app.core.decoding import DecodeError, decode_image
+from desktop_app.core import paths
+from desktop_app.core.db.library import Library
+from desktop_app.core.db.records import DOCUMENT, IMAGE, FileRecord, VectorSet
 from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder, normalise
 from desktop_app.core.errors import KnownError
-from desktop_app.core.filters import Filters
-from desktop_app.core.library import Library
-from desktop_app.core.query import MAX_TEXT_CHARS, Query, Term
-from desktop_app.core.search import Calibrate, Hit, merge, rank
-from desktop_app.core.store import DOCUMENT, IMAGE, FileRecord, VectorSet
-from desktop_app.core.sync import root_offline
+from desktop_app.core.indexing.sync import root_offline
+from desktop_app.core.kinds.base import DecodeError
+from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.searching import relevance
+from desktop_app.core.searching.filters import Filters
+from desktop_app.core.searching.ranking import Calibrate, Hit, merge, rank
+from desktop_app.core.searching.terms import MAX_TEXT_CHARS, Query, Term
 
 # CLIP's trained logit scale, for encoders that do not report their own.
 DEFAULT_LOGIT_SCALE = 100.0

@@ -10,8 +10,9 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from desktop_app.core.scanner import Candidate, ScanIssue, content_hash, walk
-from desktop_app.core.store import KnownFile, Root, Store
+from desktop_app.core.db.records import KnownFile, Root
+from desktop_app.core.db.store import Store
+from desktop_app.core.indexing.scanner import Candidate, ScanIssue, content_hash, walk
 
 _REPORT_EVERY = 500
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from desktop_app.core.errors import KnownError
-from desktop_app.core.scanner import IMAGE_EXTENSIONS
+from desktop_app.core.kinds.image import IMAGE_EXTENSIONS
 
 TermKind = Literal["text", "image", "file"]
 _SPLIT = re.compile(r"\s+([+-])\s+")

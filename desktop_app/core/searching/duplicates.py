@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from desktop_app.core.db.records import IMAGE, FileRecord
+from desktop_app.core.db.store import Store
 from desktop_app.core.errors import CancelledError, KnownError
 from desktop_app.core.progress import Control, Progress
-from desktop_app.core.store import IMAGE, FileRecord, Store
-from desktop_app.core.vector_index import VectorIndex
+from desktop_app.core.vectors.hnsw import VectorIndex
 
 # Cosine thresholds for real CLIP image embeddings. Immich, which groups duplicates by the same
 # CLIP distance, defaults to a distance of 0.01 (cosine 0.99), which catches re-encoded and
@@ -136,23 +137,6 @@ class _Groups:
         return list(self._members.values())
 
 
-def picture_vectors(
-    store: Store, set_id: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None], np.ndarray]:
-    """Every picture vector of a set in one read (one query, not one per batch of labels):
-    (labels, file ids, root ids, content hashes, float32 matrix), one row per vector."""
-    rows = store.db.conn.execute(
-        "SELECT v.label, v.file_id, f.root_id, f.hash, v.vector FROM vectors v"
-        " JOIN files f ON f.id = v.file_id WHERE v.set_id = ? AND f.kind = ?"
-        " ORDER BY v.label",
-        (set_id, IMAGE),
-    ).fetchall()
-    ints = np.array([(r[0], r[1], r[2]) for r in rows], dtype=np.int64).reshape(-1, 3)
-    dim = len(rows[0][4]) // 4 if rows else 0
-    matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(-1, dim)
-    return ints[:, 0], ints[:, 1], ints[:, 2], [r[3] for r in rows], matrix
-
-
 def find_groups(
     store: Store,
     set_id: int,
@@ -169,7 +153,7 @@ def find_groups(
     ``root_ids`` limits the work to pictures under those library folders (both ends of a pair).
     """
     control = control or Control()
-    labels, file_ids, roots, hashes, vectors = picture_vectors(store, set_id)
+    labels, file_ids, roots, hashes, vectors = store.vectors_with_files(set_id, IMAGE)
     if root_ids is not None:
         keep = np.isin(roots, list(root_ids))
         labels, file_ids, vectors = labels[keep], file_ids[keep], vectors[keep]

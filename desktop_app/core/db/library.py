@@ -11,10 +11,11 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from desktop_app.core.db.records import VectorSet
+from desktop_app.core.db.storage import storage_error
+from desktop_app.core.db.store import Store
 from desktop_app.core.errors import KnownError, LibraryBusyError
-from desktop_app.core.storage import storage_error
-from desktop_app.core.store import Store, VectorSet
-from desktop_app.core.vector_index import VectorIndex
+from desktop_app.core.vectors.hnsw import VectorIndex
 
 try:
     import fcntl

@@ -12,26 +12,8 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-IMAGE_EXTENSIONS = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".jpe",
-        ".jfif",
-        ".png",
-        ".webp",
-        ".gif",
-        ".bmp",
-        ".dib",
-        ".tif",
-        ".tiff",
-        ".heic",
-        ".heif",
-        ".hif",
-        ".avif",
-    }
-)
-DOCUMENT_EXTENSIONS = frozenset({".txt", ".md", ".markdown"})
+from desktop_app.core.kinds.document import DOCUMENT_EXTENSIONS
+from desktop_app.core.kinds.image import IMAGE_EXTENSIONS, sniff
 
 # Folders that hold system or application state rather than the user's pictures.
 SYSTEM_FOLDERS = frozenset(
@@ -46,34 +28,6 @@ SYSTEM_FOLDERS = frozenset(
         "Thumbs.db",
     }
 )
-
-_MAGIC: list[tuple[bytes, int, str]] = [
-    (b"\xff\xd8\xff", 0, "jpeg"),
-    (b"\x89PNG\r\n\x1a\n", 0, "png"),
-    (b"GIF87a", 0, "gif"),
-    (b"GIF89a", 0, "gif"),
-    (b"BM", 0, "bmp"),
-    (b"II*\x00", 0, "tiff"),
-    (b"MM\x00*", 0, "tiff"),
-]
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-_AVIF_BRANDS = {b"avif", b"avis"}
-
-
-def sniff(head: bytes) -> str | None:
-    """The image format that the first bytes of a file announce, or None."""
-    for magic, offset, name in _MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return name
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in _AVIF_BRANDS:
-            return "avif"
-        if brand in _HEIF_BRANDS:
-            return "heif"
-    return None
 
 
 def content_hash(path: str) -> str:

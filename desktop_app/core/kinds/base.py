@@ -1,0 +1,125 @@
+"""What every media kind shares: the extractor protocol, units, spans and embedding spaces.
+
+A file's *kind* (picture, document, later video, audio…) says how it is read; an embedding
+*space* says which model turns its units into vectors. They are not the same thing: one file
+can give units in several spaces (a picture: a CLIP vector now, OCR text later; a video: frames
+and a transcript), and one space holds units of several kinds (the text space: notes, and later
+transcripts and text read in pictures).
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+# The embedding spaces. CLIP's joint picture/text space, and sentence embeddings of text.
+CLIP = "clip"
+TEXT = "text"
+
+SpanUnit = Literal["line", "second", "page"]
+
+
+class DecodeError(Exception):
+    """This file cannot be used; the message says why, in words a person understands."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where in a file a unit sits: lines ``start``-``end`` (1-based, inclusive), or seconds,
+    or pages."""
+
+    start: float
+    end: float
+    unit: SpanUnit
+
+    def describe(self) -> str:
+        """The place as a person reads it: "lines 3-7", "@ 01:23", "page 4"."""
+        if self.unit == "second":
+            return f"@ {_clock(self.start)}"
+        first, last = int(self.start), int(self.end)
+        word = "line" if self.unit == "line" else "page"
+        return f"{word} {first}" if first == last else f"{word}s {first}-{last}"
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    clock = f"{rest // 60:02d}:{rest % 60:02d}"
+    return f"{hours}:{clock}" if hours else clock
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What gets one vector: a picture, a chunk of a document, later a video frame, a spoken
+    segment or a block of text read in a picture.
+
+    ``pixels`` is the space's model input, already prepared (resized, normalised) in the decode
+    worker, so that only model-sized inputs wait in memory; ``text`` is a text unit's words,
+    embedded and also stored, so that a hit's snippet never re-reads the file.
+    """
+
+    space: str
+    pixels: Any = None
+    text: str | None = None
+    span: Span | None = None
+
+
+@dataclass
+class Extracted:
+    """One file's metadata (the ``files`` columns it fills) and its units."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+    units: list[Unit] = field(default_factory=list)
+
+
+class UnitModels(Protocol):
+    """What extractors may ask of a space's model while they cut a file into units: prepare a
+    picture for it, or count tokens to fit its window. Only the spaces asked for are loaded."""
+
+    def picture_input(self, space: str) -> tuple[Callable[[Any], Any], int | None]:
+        """(prepare an upright RGB picture for the space's model, the JPEG draft size)."""
+        ...
+
+    def text_window(self, space: str) -> tuple[int, Callable[[str], int]]:
+        """(the space's model's token window, a token counter)."""
+        ...
+
+
+class Extractor(Protocol):
+    """One media kind: which files it claims and how one file becomes units.
+
+    ``extract`` runs in the decode worker, so it must be thread-safe and raise
+    :class:`DecodeError` (never anything else) for a file it cannot use.
+    """
+
+    @property
+    def name(self) -> str:
+        """The kind's name as stored in ``files.kind``: "image", "document"."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """The kind in a sentence, plural: "pictures", "documents"."""
+        ...
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """Lower-case file name endings it claims, with the dot."""
+        ...
+
+    @property
+    def file_types(self) -> Mapping[str, Sequence[str]]:
+        """File types a person can filter by, each with the extensions that make it."""
+        ...
+
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        """The embedding spaces its units go into."""
+        ...
+
+    def sniff(self, head: bytes) -> bool:
+        """Whether the first bytes of a file without an extension are this kind."""
+        ...
+
+    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
+        """The file's metadata and units; raises :class:`DecodeError` when it is unusable."""
+        ...
