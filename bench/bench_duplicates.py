@@ -48,8 +48,8 @@ from report import markdown_table, write_json
 from vector_library import clustered, nudge, vector_library  # type: ignore[import-not-found]
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import IMAGE
 from desktop_app.core.engine import Engine
+from desktop_app.core.kinds.base import CLIP
 from desktop_app.core.searching.duplicates import LEVELS, Report, find_groups
 
 DEFAULT_OUT = bench_env.REPO / "bench" / "results" / "bench_duplicates.json"
@@ -124,9 +124,9 @@ def cosine_stats(engine: Engine) -> dict[str, Any]:
     """Cosines of planted copies to their original, and of each original to its nearest
     unrelated picture: where copies and strangers sit on this model's scale."""
     store = engine.library.reader()
-    vset = engine.library.searchable_set(IMAGE)
+    vset = engine.library.searchable_set(CLIP)
     assert vset is not None
-    _, file_ids, _, _, matrix = store.vectors_with_files(vset.id, IMAGE)
+    _, file_ids, _, _, matrix = store.vectors_with_files(vset.id, "image")
     matrix = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
     records = store.files(int(f) for f in file_ids)
     names = [Path(records[int(f)].path).stem for f in file_ids]
@@ -228,7 +228,7 @@ def speed(args: argparse.Namespace, count: int) -> dict[str, Any]:
     start = time.perf_counter()
     if (home / "library.db").exists():
         library = Library(home)
-        vset = library.searchable_set(IMAGE)
+        vset = library.searchable_set(CLIP)
         assert vset is not None
     else:
         shutil.rmtree(home, ignore_errors=True)
@@ -242,7 +242,7 @@ def speed(args: argparse.Namespace, count: int) -> dict[str, Any]:
         read_s = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            store.vectors_with_files(vset.id, IMAGE)
+            store.vectors_with_files(vset.id, "image")
             read_s.append(time.perf_counter() - t0)
         results["read_vectors_s"] = statistics.median(read_s)
         for name in ("near", "similar"):

@@ -51,9 +51,9 @@ from measure import CpuClock, machine_info, peak_rss_mb, rss_mb, timed
 from model_setup import TINY, VIT_RANDOM, TimedEncoder, prepare_model
 from report import report, write_json
 
-from desktop_app.core.db.records import DOCUMENT, IMAGE
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
+from desktop_app.core.kinds.base import TEXT
 
 DEFAULT_OUT = bench_env.REPO / "bench" / "results" / "bench_index.json"
 QUERIES = (
@@ -241,10 +241,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         index_load = clock.other_load(CpuClock.now(), machine["cores"])
         rescans = [run_index(engine) for _ in range(args.rescans)]
         files = indexed_files(engine)
-        images = [r for r in files if r.kind == IMAGE]
-        documents = [r for r in files if r.kind == DOCUMENT]
+        images = [r for r in files if r.kind == "image"]
+        documents = [r for r in files if r.kind == "document"]
         chunks = sum(
-            int(str(v["vectors"])) for v in engine.status().vector_sets if v["modality"] == DOCUMENT
+            int(str(v["vectors"])) for v in engine.status().vector_sets if v["space"] == TEXT
         )
         print(f"index: {first.wall_s:.1f} s, {first.message}", flush=True)
 
@@ -263,10 +263,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         queries: dict[str, dict[str, Any]] = {
             "text (images + documents)": query_latencies(engine.search, cycle(QUERIES), n),
             "text → images only": query_latencies(
-                lambda t: engine.search(t, kinds=(IMAGE,)), cycle(QUERIES[::-1]), n
+                lambda t: engine.search(t, kinds=("image",)), cycle(QUERIES[::-1]), n
             ),
             "text → documents only": query_latencies(
-                lambda t: engine.search(t, kinds=(DOCUMENT,)), cycle(QUERIES[1::2]), n
+                lambda t: engine.search(t, kinds=("document",)), cycle(QUERIES[1::2]), n
             ),
             f"image ({query_size[0]}x{query_size[1]} JPEG)": query_latencies(
                 engine.search_image, cycle(query_images), n

@@ -31,12 +31,12 @@ from model_setup import TINY, VIT_RANDOM, prepare_model
 from pipelines import best_model_only, naive_loop, rclip_session, rclip_style
 from report import markdown_table, write_json
 
-from desktop_app.core.db.records import IMAGE
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.precision import compare
 from desktop_app.core.encoders.towers import export_fp32
 from desktop_app.core.engine import Engine
 from desktop_app.core.indexing.threads import cores
+from desktop_app.core.kinds.base import CLIP
 from desktop_app.core.kinds.image import decode_image
 
 PICTURES = (".jpg", ".jpeg", ".png", ".heic", ".webp")
@@ -67,7 +67,7 @@ def _snapfind(encoder: Any, folder: Path, home: Path) -> tuple[float, dict[str, 
     try:
         engine.add_root(folder)
         run = run_index(engine)
-        vset = engine.library.searchable_set(IMAGE)
+        vset = engine.library.searchable_set(CLIP)
         reader = engine.library.reader()
         assert vset is not None
         vectors = {}

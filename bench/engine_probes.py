@@ -15,7 +15,7 @@ import bench_env  # noqa: F401  (the repository on sys.path)
 import numpy as np
 from measure import latency_summary, timed
 
-from desktop_app.core.db.records import DOCUMENT, IMAGE, FileRecord
+from desktop_app.core.db.records import FileRecord
 from desktop_app.core.engine import Engine
 from desktop_app.core.kinds.image import decode_image
 
@@ -38,7 +38,7 @@ def run_index(engine: Engine) -> IndexRun:
     for report in engine.index():
         if not marks or marks[-1][0] != report.phase:
             marks.append((report.phase, time.perf_counter()))
-        if report.phase in (IMAGE + "s", DOCUMENT + "s"):
+        if report.phase in ("images", "documents"):
             counts[report.phase] = report.total
             failed += report.failed if report.done == report.total else 0
         message = report.message or message

@@ -16,7 +16,7 @@ import bench_env  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import IMAGE
+from desktop_app.core.kinds.base import CLIP
 
 PER_FOLDER = 500
 
@@ -42,7 +42,7 @@ def register(home: Path, tree: Path, model_id: str, dim: int) -> float:
     library = Library(home)
     store = library.store
     root = store.add_root(str(tree))
-    vset = store.ensure_vector_set(IMAGE, model_id, dim)
+    vset = store.ensure_vector_set(CLIP, model_id, dim)
     rows = []
     for base, _, names in os.walk(tree):
         for name in names:
@@ -60,8 +60,12 @@ def register(home: Path, tree: Path, model_id: str, dim: int) -> float:
             ((i + 1, root.id, p, size, mt, f"{i:032x}") for i, (p, size, mt) in enumerate(rows)),
         )
         conn.executemany(
-            "INSERT INTO vectors (set_id, label, file_id, vector) VALUES (?, ?, ?, ?)",
+            "INSERT INTO units (set_id, label, file_id, vector) VALUES (?, ?, ?, ?)",
             ((vset.id, i, i + 1, vectors[i].tobytes()) for i in range(len(rows))),
+        )
+        conn.executemany(
+            "INSERT INTO embedded (set_id, file_id) VALUES (?, ?)",
+            ((vset.id, i + 1) for i in range(len(rows))),
         )
         conn.execute("UPDATE vector_sets SET next_label = ? WHERE id = ?", (len(rows), vset.id))
     store.mark_ready(vset.id)

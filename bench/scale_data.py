@@ -30,7 +30,7 @@ import bench_env  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import IMAGE
+from desktop_app.core.kinds.base import CLIP
 from desktop_app.core.vectors.hnsw import HnswParams, VectorIndex
 
 DIM = 512
@@ -191,7 +191,7 @@ def build_library(
     (home / "photos").mkdir(parents=True, exist_ok=True)  # see scale_probe.bring_root_online
     (home / "photos" / "README.txt").write_text("Stands in for the synthetic library's pictures.\n")
     root = store.add_root(str(home / "photos"))
-    vset = store.ensure_vector_set(IMAGE, MODEL_ID, DIM)
+    vset = store.ensure_vector_set(CLIP, MODEL_ID, DIM)
     start = time.perf_counter()
     with store.transaction() as conn:
         for first, block in _blocks(gen, n):
@@ -213,8 +213,12 @@ def build_library(
                 ),
             )
             conn.executemany(
-                "INSERT INTO vectors (set_id, label, file_id, vector) VALUES (?, ?, ?, ?)",
+                "INSERT INTO units (set_id, label, file_id, vector) VALUES (?, ?, ?, ?)",
                 ((vset.id, first + j, first + j + 1, v.tobytes()) for j, v in enumerate(block)),
+            )
+            conn.executemany(
+                "INSERT INTO embedded (set_id, file_id) VALUES (?, ?)",
+                ((vset.id, first + j + 1) for j in range(len(block))),
             )
             log(f"sqlite {first + len(block)}/{n}")
         conn.execute("UPDATE vector_sets SET next_label = ? WHERE id = ?", (n, vset.id))

@@ -54,12 +54,12 @@ PHRASES = [
 
 
 def _open(home: Path, loader: Any) -> tuple[Any, Any, Any, float]:
-    from desktop_app.core.db.records import IMAGE
     from desktop_app.core.engine import Engine
+    from desktop_app.core.kinds.base import CLIP
 
     start = time.perf_counter()
     engine = Engine(home, clip_loader=loader)
-    vset = engine.library.searchable_set(IMAGE)
+    vset = engine.library.searchable_set(CLIP)
     assert vset is not None, f"{home} holds no image vectors"
     index = engine.library.index_for(vset)
     return engine, vset, index, time.perf_counter() - start
@@ -135,7 +135,7 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     queries, truth = np.load(args.queries), np.load(args.truth)
     reader = engine.library.reader()
     # Relevance as a words query gets it: against the neutral prompts (their vectors cached).
-    neutral = clip.embed_texts(list(relevance.NEUTRAL_PROMPTS["image"]))
+    neutral = clip.embed_texts(list(relevance.NEUTRAL_PROMPTS["clip"]))
     scale = float(getattr(clip, "logit_scale", 100.0))
 
     def calibrate(scores: np.ndarray, labels: list[int]) -> np.ndarray:

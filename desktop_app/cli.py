@@ -168,7 +168,7 @@ def _run_index(engine: Any, retry_failed: bool) -> int:
     try:
         for progress in work:
             last = progress
-            if progress.phase in ("images", "documents"):
+            if progress.phase not in ("scanning", "done", "cancelled"):  # a kind's files
                 if progress.phase != phase:
                     if bar is not None:
                         bar.close()

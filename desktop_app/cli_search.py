@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 from desktop_app.core.errors import KnownError
@@ -24,7 +23,7 @@ def out(text: str) -> None:
 
 
 def _hit_json(hit: Any) -> dict[str, Any]:
-    data = asdict(hit)
+    data: dict[str, Any] = hit.as_dict()
     data["path"] = display(hit.path)
     return data
 
@@ -54,7 +53,7 @@ def print_hits(hits: Sequence[Any], args: argparse.Namespace) -> None:
         out("No good matches. The closest:")
         out("-" * 40)
     for hit in good or closest:
-        where = f"  (lines {hit.line_start}-{hit.line_end})" if hit.line_start else ""
+        where = f"  ({hit.span.describe()})" if hit.span else ""
         out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{where}")
 
 

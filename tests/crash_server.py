@@ -29,7 +29,6 @@ torch.set_num_threads(1)
 import open_clip  # noqa: E402
 
 from desktop_app.core import thumbnails  # noqa: E402
-from desktop_app.core.db.records import IMAGE  # noqa: E402
 from desktop_app.core.db.store import Store  # noqa: E402
 from desktop_app.core.encoders.catalog import ClipSpec  # noqa: E402
 from desktop_app.core.encoders.clip import OpenClipEncoder  # noqa: E402
@@ -157,7 +156,7 @@ def _child(request: dict[str, Any], encoder: OpenClipEncoder) -> None:
         for _ in engine.index():
             pass
         rows = engine.library.reader().db.conn.execute(
-            "SELECT id FROM files WHERE kind = ? AND status = 'indexed' ORDER BY id", (IMAGE,)
+            "SELECT id FROM files WHERE kind = ? AND status = 'indexed' ORDER BY id", ("image",)
         )
         for (file_id,) in rows.fetchall():
             engine.thumbnail(file_id, 64)

@@ -147,7 +147,7 @@ def test_searches_from_threads_while_a_model_change_reembeds(
         answers = _while_indexing(engine, _mixed_search(engine, photos))
         _assert_sane(answers, photos)
         sets = engine.status().vector_sets
-        assert [(s["model_id"], s["state"]) for s in sets if s["modality"] == "image"] == [
+        assert [(s["model_id"], s["state"]) for s in sets if s["space"] == "clip"] == [
             (other_clip.model_id, "ready")
         ]
         assert engine.search_image(photos / "p07.jpg", k=1)[0].path == str(photos / "p07.jpg")

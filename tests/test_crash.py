@@ -122,7 +122,7 @@ def _assert_consistent(engine: Engine) -> None:
     reader = engine.library.reader()
     sets = reader.vector_sets()
     assert len(sets) <= 1, sets  # none yet when killed before the model was loaded
-    committed = {label for (label,) in _query(home, "SELECT label FROM vectors")}
+    committed = {label for (label,) in _query(home, "SELECT label FROM units")}
     for vset in sets:
         index = engine.library.index_for(vset)
         assert _live_labels(index) == committed
@@ -130,11 +130,9 @@ def _assert_consistent(engine: Engine) -> None:
         for _, vector in reader.all_vectors(vset.id):
             found = {label for label, _ in index.search(vector, min(K, len(index)), exact=False)}
             assert found <= committed
-    doubles = _query(
-        home, "SELECT file_id FROM vectors GROUP BY set_id, file_id HAVING COUNT(*) > 1"
-    )
+    doubles = _query(home, "SELECT file_id FROM units GROUP BY set_id, file_id HAVING COUNT(*) > 1")
     assert doubles == []
-    with_vector = {fid for (fid,) in _query(home, "SELECT file_id FROM vectors")}
+    with_vector = {fid for (fid,) in _query(home, "SELECT file_id FROM units")}
     indexed = {fid for (fid,) in _query(home, "SELECT id FROM files WHERE status = 'indexed'")}
     assert with_vector == indexed
     assert _query(home, "PRAGMA integrity_check") == [("ok",)]
@@ -153,8 +151,11 @@ def _check_as_reader(home: Path) -> None:
 
 
 def _vectors_by_name(home: Path) -> dict[str, np.ndarray]:
-    rows = _query(home, "SELECT f.path, v.vector FROM vectors v JOIN files f ON f.id = v.file_id")
-    vectors = {Path(path).name: np.frombuffer(blob, dtype=np.float32) for path, blob in rows}
+    rows = _query(home, "SELECT f.path, v.vector FROM units v JOIN files f ON f.id = v.file_id")
+    vectors = {
+        Path(path).name: np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        for path, blob in rows
+    }
     assert len(vectors) == len(rows), "a file has more than one vector"
     return vectors
 

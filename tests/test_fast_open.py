@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import IMAGE, NewVector, VectorSet
+from desktop_app.core.db.records import NewUnit, VectorSet
 from desktop_app.core.db.store import Store
+from desktop_app.core.kinds.base import CLIP
 from desktop_app.core.vectors.hnsw import HnswParams, VectorIndex
 
 DIM = 32
@@ -37,15 +38,18 @@ def _commit(library: Library, vset: VectorSet, names: list[str], seed: int) -> N
                 "path": f"{root.path}/{n}",
                 "size": 1,
                 "mtime_ns": 1,
-                "kind": IMAGE,
+                "kind": "image",
             }
             for n in names
         ]
     )
-    pending = library.store.pending_files(IMAGE)
+    pending = library.store.pending_files("image")
     data = _vectors(len(pending), seed)
-    done = [(rec, {"hash": rec.path}, [NewVector(v)]) for rec, v in zip(pending, data, strict=True)]
-    added = library.store.commit_vectors(vset.id, done)
+    done = [
+        (rec, {"hash": rec.path}, {vset.id: [NewUnit(v)]})
+        for rec, v in zip(pending, data, strict=True)
+    ]
+    added = library.store.commit_units(done)[vset.id]
     index.add([lb for lb, _ in added], np.stack([v for _, v in added]))
 
 
@@ -57,7 +61,7 @@ def _drop(library: Library, names: list[str]) -> None:
 
 def _open(home: Path) -> tuple[Library, VectorSet]:
     library = Library(home)
-    (vset,) = library.store.vector_sets(IMAGE)
+    (vset,) = library.store.vector_sets(CLIP)
     return library, vset
 
 
@@ -75,7 +79,7 @@ def library_home(tmp_path: Path) -> Path:
     home = tmp_path / "lib"
     library = Library(home)
     library.store.add_root(str(tmp_path / "photos"))
-    library.store.ensure_vector_set(IMAGE, "model", DIM)
+    library.store.ensure_vector_set(CLIP, "model", DIM)
     library.close()
     return home
 
@@ -166,16 +170,16 @@ def test_build_parameters_live_in_the_file(tmp_path: Path) -> None:
 
 
 def test_labels_resolve_without_reading_vector_rows(library_home: Path) -> None:
-    """Each vectors row fills a page with its blob: a result list must not read those pages."""
+    """Unit rows hold their blobs (three to a page): a result list must not read those pages."""
     store = Store(library_home / "library.db")
     plan = " ".join(
         str(row[3])
         for row in store.db.conn.execute(
-            "EXPLAIN QUERY PLAN SELECT v.label, v.file_id, f.root_id, v.line_start, v.line_end"
-            " FROM vectors v JOIN files f ON f.id = v.file_id WHERE v.set_id = ?"
-            " AND v.label IN (?, ?)",
+            "EXPLAIN QUERY PLAN SELECT u.label, u.file_id, f.root_id, u.span_start, u.span_end,"
+            " u.span_unit FROM units u JOIN files f ON f.id = u.file_id WHERE u.set_id = ?"
+            " AND u.label IN (?, ?)",
             (1, 2, 3),
         )
     )
     store.close()
-    assert "COVERING INDEX vectors_label_lookup" in plan
+    assert "COVERING INDEX units_label_lookup" in plan

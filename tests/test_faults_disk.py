@@ -93,14 +93,14 @@ def test_database_full_mid_run_stops_keeps_committed_batches_and_resumes(
     conn = engine.library.store.db.conn
     error = _run_until_error(
         engine.index(),
-        lambda p: p.phase == "images" and p.done >= indexer.IMAGE_BATCH,
+        lambda p: p.phase == "images" and p.done >= indexer.FILE_BATCH,
         lambda: _fill_sqlite(conn),
     )
     message = str(error)
     assert "is full" in message and str(engine.home) in message and "kept" in message
     counts = _indexed(engine)
-    assert counts["indexed"] == FIRST + indexer.IMAGE_BATCH, counts  # the batch before the fill
-    assert counts["pending"] == MORE - indexer.IMAGE_BATCH
+    assert counts["indexed"] == FIRST + indexer.FILE_BATCH, counts  # the batch before the fill
+    assert counts["pending"] == MORE - indexer.FILE_BATCH
     assert engine.errors() == [], "a full disk is not the pictures' fault"
     engine.close()
     _assert_finishes(make_engine, photos)
@@ -180,7 +180,7 @@ def test_index_save_on_a_full_disk_during_a_run_is_reported(
     with pytest.raises(StorageError, match="is full"):
         list(engine.index())
     # The batch was committed to SQLite before the save failed: it is kept.
-    assert _indexed(engine)["indexed"] == FIRST + indexer.IMAGE_BATCH
+    assert _indexed(engine)["indexed"] == FIRST + indexer.FILE_BATCH
     engine.close()
     _assert_finishes(make_engine, photos)
 

@@ -33,7 +33,7 @@ def slow_engine(
     make_engine: Callable[..., Engine], tiny_clip: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Engine:
     """An engine whose picture batches are small (4) and take at least 0.15 s each."""
-    monkeypatch.setattr(indexer, "IMAGE_BATCH", 4)
+    monkeypatch.setattr(indexer, "FILE_BATCH", 4)
     return make_engine(clip=SlowClip(tiny_clip, 0.15))
 
 

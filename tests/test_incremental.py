@@ -11,9 +11,9 @@ from imagegen import save_scene
 from desktop_app.core.engine import Engine
 
 
-def _vector_count(engine: Engine, modality: str = "image") -> int:
+def _vector_count(engine: Engine, space: str = "clip") -> int:
     store = engine.library.store
-    (vset,) = [s for s in store.vector_sets(modality)]
+    (vset,) = [s for s in store.vector_sets(space)]
     return store.vector_count(vset.id)
 
 
@@ -157,11 +157,11 @@ def test_model_change_reembeds_and_keeps_old_set_until_done(
             # Mid-change: the old set is still the complete one, and "similar" (stored
             # vectors) uses it; a query embedded by the new model searches only what the
             # new model has embedded so far, never the old model's space.
-            sets = {s.model_id: s.state for s in second.library.store.vector_sets("image")}
+            sets = {s.model_id: s.state for s in second.library.store.vector_sets("clip")}
             assert sets == {tiny_clip.model_id: "ready", "open_clip:other/test": "building"}
             assert len(second.similar(photos / "p0.jpg", k=5)) == 2
             assert second.search_image(photos / "p0.jpg", k=5) == []
-    sets = [(s.model_id, s.state) for s in second.library.store.vector_sets("image")]
+    sets = [(s.model_id, s.state) for s in second.library.store.vector_sets("clip")]
     assert sets == [("open_clip:other/test", "ready")]
     assert second.status().counts["image"] == {"indexed": 3}
     assert len(second.search_image(photos / "p0.jpg", k=5)) == 3

@@ -74,7 +74,7 @@ def test_switching_to_the_multilingual_model_re_embeds_and_answers_other_languag
         engine.import_model(TINY_ARCH, tiny_model_files[1], tiny_model_files[0])
         engine.add_root(photos)
         run_index(engine)
-        (before,) = [s for s in engine.status().vector_sets if s["modality"] == "image"]
+        (before,) = [s for s in engine.status().vector_sets if s["space"] == "clip"]
 
         with pytest.raises(ModelNotAvailableError, match="--text-tower"):
             engine.import_model(ARCH, weights, config)  # tokenizer neither cached nor given
@@ -85,7 +85,7 @@ def test_switching_to_the_multilingual_model_re_embeds_and_answers_other_languag
 
         progress = run_index(engine)
         assert max(p.total for p in progress if p.phase == "images") == 4  # all re-embedded
-        (after,) = [s for s in engine.status().vector_sets if s["modality"] == "image"]
+        (after,) = [s for s in engine.status().vector_sets if s["space"] == "clip"]
         assert after["model_id"] != before["model_id"] and after["vectors"] == 4
         assert after["dim"] == 32 and before["dim"] == 64
 

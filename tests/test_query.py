@@ -76,7 +76,7 @@ def test_parse_weights_signs_and_pictures(tmp_path: Path) -> None:
 
 
 def _stored(engine: Engine, path: Path) -> np.ndarray:
-    vset = engine.library.searchable_set("image")
+    vset = engine.library.searchable_set("clip")
     assert vset is not None
     (vector,) = engine.library.reader().vectors_of_file(vset.id, engine.file(path).id)
     return vector
@@ -204,7 +204,7 @@ def test_offline_folder_is_hidden_then_back_without_re_embedding(
     engine.add_root(drive)
     engine.add_root(local)
     run_index(engine)
-    before = engine.library.reader().vector_count(engine.library.searchable_set("image").id)  # type: ignore[union-attr]
+    before = engine.library.reader().vector_count(engine.library.searchable_set("clip").id)  # type: ignore[union-attr]
     os.rename(drive, tmp_path / "unplugged")
     run_index(engine)
     assert {Path(h.path).parent for h in engine.search("a photo", k=10)} == {local}
@@ -212,7 +212,7 @@ def test_offline_folder_is_hidden_then_back_without_re_embedding(
     progress = run_index(engine)
     assert not any(p.phase == "images" and p.total for p in progress)
     assert len(engine.search("a photo", k=10)) == 6
-    after = engine.library.reader().vector_count(engine.library.searchable_set("image").id)  # type: ignore[union-attr]
+    after = engine.library.reader().vector_count(engine.library.searchable_set("clip").id)  # type: ignore[union-attr]
     assert before == after == 6
 
 
@@ -268,7 +268,7 @@ def test_neutral_prompts_separate_fitting_notes_from_the_rest(
     """With the real MiniLM: the notes a query fits pass the cut-off, the others do not, and
     nonsense or off-topic words pass nowhere."""
     notes = minilm.embed_texts(list(CALIBRATION_NOTES.values()))
-    neutral = minilm.embed_texts(list(NEUTRAL_PROMPTS["document"]))
+    neutral = minilm.embed_texts(list(NEUTRAL_PROMPTS["text"]))
     scores = notes @ minilm.embed_texts([words])[0]
     rel = against_neutral(scores, notes, neutral, minilm.logit_scale)
     passing = {name for name, r in zip(CALIBRATION_NOTES, rel, strict=True) if r >= CUTOFF}

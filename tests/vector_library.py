@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import IMAGE, NewVector, VectorSet
+from desktop_app.core.db.records import NewUnit, VectorSet
+from desktop_app.core.kinds.base import CLIP
 
 _COMMIT_BATCH = 2000
 
@@ -27,19 +28,22 @@ def vector_library(
                 "path": str(folder / f"p{i:06d}.jpg"),
                 "size": 1000 + i,
                 "mtime_ns": 1_600_000_000_000_000_000 + i,
-                "kind": IMAGE,
+                "kind": "image",
                 "hash": hashes[i] if hashes else f"h{i:06d}",
             }
             for i in range(count)
         ]
     )
-    vset = library.store.ensure_vector_set(IMAGE, "synthetic", vectors.shape[1])
+    vset = library.store.ensure_vector_set(CLIP, "synthetic", vectors.shape[1])
     records = sorted(library.store.files_under(root.id).values(), key=lambda r: r.path)
     for start in range(0, count, _COMMIT_BATCH):
-        library.store.commit_vectors(
-            vset.id,
+        library.store.commit_units(
             [
-                (rec, {"hash": rec.hash, "width": 640, "height": 480}, [NewVector(vectors[i])])
+                (
+                    rec,
+                    {"hash": rec.hash, "width": 640, "height": 480},
+                    {vset.id: [NewUnit(vectors[i])]},
+                )
                 for i, rec in enumerate(records[start : start + _COMMIT_BATCH], start)
             ],
         )

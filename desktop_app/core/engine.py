@@ -17,16 +17,18 @@ from typing import Any
 
 from desktop_app.core import paths
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import DOCUMENT, IMAGE, FileRecord, Root
+from desktop_app.core.db.records import FileRecord, Root
 from desktop_app.core.db.storage import storage_error
 from desktop_app.core.encoders import catalog as models
-from desktop_app.core.encoders.base import ImageTextEncoder
+from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder
 from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
 from desktop_app.core.errors import KnownError, NotIndexedError
 from desktop_app.core.indexing.indexer import run_index
 from desktop_app.core.indexing.sync import root_offline
 from desktop_app.core.indexing.watcher import FolderWatcher
-from desktop_app.core.kinds.base import DecodeError
+from desktop_app.core.kinds import registry
+from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError
+from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.searching import terms as query_terms
 from desktop_app.core.searching.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
@@ -38,8 +40,6 @@ from desktop_app.core.searching.runner import QueryRunner
 from desktop_app.core.searching.terms import Query
 from desktop_app.core.settings import Settings
 from desktop_app.core.thumbnails import thumbnail
-
-KINDS = (IMAGE, DOCUMENT)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Engine:
         self._clip: ImageTextEncoder | None = None
         self._text: SentenceTransformerEncoder | None = None
         self._model_lock = threading.Lock()
-        self._queries = QueryRunner(self.library, self.clip, self.text_model, self.file)
+        self._queries = QueryRunner(self.library, self.encoder, self.file)
 
     def close(self) -> None:
         self.library.close()
@@ -131,6 +131,10 @@ class Engine:
             if self._text is None:
                 self._text = self._text_loader()
             return self._text
+
+    def encoder(self, space: str) -> TextEncoder:
+        """The model of an embedding space, loaded on first use."""
+        return self.clip() if space == CLIP else self.text_model()
 
     def set_model(self, name: str) -> None:
         """Choose the CLIP model; the next index run re-embeds every picture with it."""
@@ -283,8 +287,7 @@ class Engine:
         """Scan every folder and embed what is new or changed; see :mod:`indexer`."""
         return run_index(
             self.library,
-            self.clip,
-            self.text_model,
+            self.encoder,
             control or Control(),
             model_ids=self._chosen_model_id,
             exclude=self.settings.exclude,
@@ -292,19 +295,19 @@ class Engine:
             threads=self.settings.threads,
         )
 
-    def _chosen_model_id(self, modality: str) -> str | None:
-        """The id of the model now chosen for ``modality``, loading it only if unavoidable."""
-        loaded = self._clip if modality == IMAGE else self._text
+    def _chosen_model_id(self, space: str) -> str | None:
+        """The id of the model now chosen for ``space``, loading it only if unavoidable."""
+        loaded = self._clip if space == CLIP else self._text
         if loaded is not None:
             return loaded.model_id
-        if modality == IMAGE and self._clip_loader == self._load_clip:
+        if space == CLIP and self._clip_loader == self._load_clip:
             try:
                 return self.catalog.spec(self.settings.clip_model).model_id
             except KnownError:
                 return None  # not downloaded: nothing to re-embed with yet
-        if modality == DOCUMENT and self._text_loader is SentenceTransformerEncoder:
+        if space == TEXT and self._text_loader is SentenceTransformerEncoder:
             return MINILM_ID
-        return (self.clip() if modality == IMAGE else self.text_model()).model_id
+        return self.encoder(space).model_id
 
     def watch(self, on_change: Callable[[], None]) -> FolderWatcher:
         """Start watching every root; ``on_change`` runs (in a background thread) after changes
@@ -322,27 +325,27 @@ class Engine:
         """Load what the first search needs (the searchable indexes and the query models), so
         that it answers as fast as the next ones; a face calls this in the background at start.
 
-        Models for a modality with nothing indexed are not loaded. Safe from any thread.
+        Models for a space with nothing indexed are not loaded. Safe from any thread.
         """
-        for kind in KINDS:
-            vset = self.library.searchable_set(kind)
+        for space in registry.spaces():
+            vset = self.library.searchable_set(space)
             if vset is None:
                 continue
             self.library.index_for(vset)
-            if kind == IMAGE and self.clip_available():
-                self.clip().embed_texts(["a photo"])  # the first call also pays torch's set-up
-            elif kind == DOCUMENT:
-                self.text_model().embed_texts(["a note"])
+            if space != CLIP or self.clip_available():
+                # The first call also pays torch's set-up.
+                self.encoder(space).embed_texts(["a photo"])
 
     def search(
         self,
         text: str,
         k: int = 20,
         *,
-        kinds: tuple[str, ...] = KINDS,
+        kinds: tuple[str, ...] = (),
         filters: Filters | None = None,
     ) -> list[Hit]:
-        """Pictures (CLIP) and documents (MiniLM) for a description, merged by relevance."""
+        """Pictures (CLIP) and documents (MiniLM) for a description, merged by relevance;
+        ``kinds`` limits the results to those kinds of file (default: all)."""
         return self.query(Query((query_terms.text(text),)), k, kinds=kinds, filters=filters)
 
     def search_image(
@@ -367,11 +370,13 @@ class Engine:
         query: Query,
         k: int = 20,
         *,
-        kinds: tuple[str, ...] = KINDS,
+        kinds: tuple[str, ...] = (),
         filters: Filters | None = None,
     ) -> list[Hit]:
         """The best ``k`` files for a query of weighted terms; see :class:`QueryRunner`."""
-        return self._queries.run(query, k, kinds=kinds, filters=filters or Filters())
+        return self._queries.run(
+            query, k, kinds=kinds or registry.names(), filters=filters or Filters()
+        )
 
     def duplicate_scan(
         self,
@@ -385,7 +390,7 @@ class Engine:
         limits the scan to those library folders. Files are never touched.
         """
         cosine = parse_threshold(threshold)
-        vset = self.library.searchable_set(IMAGE)
+        vset = self.library.searchable_set(CLIP)
         if vset is None:
             yield DuplicateReport([], cosine, 0)
             return
@@ -417,7 +422,7 @@ class Engine:
     def thumbnail(self, target: int | str, size: int = 256) -> Path | None:
         """A cached JPEG thumbnail of an indexed picture; None for documents."""
         record = self.file(target)
-        if record.kind != IMAGE or not record.hash:
+        if record.kind != ImageExtractor.name or not record.hash:
             return None
         try:
             return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)
@@ -451,13 +456,14 @@ class Engine:
     def status(self) -> Status:
         """Everything about the library, disk use included (walks the data folder)."""
         store = self.library.reader()
-        counts: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
+        counts: dict[str, dict[str, int]] = {kind: {} for kind in registry.names()}
         for (kind, state), n in store.count_by_status().items():
             counts.setdefault(kind, {})[state] = n
         roots = self.root_status()
         sets = [
             {
-                "modality": s.modality,
+                "space": s.space,
+                "modality": ",".join(registry.kinds_in(s.space)),  # kept for --json readers
                 "model_id": s.model_id,
                 "dim": s.dim,
                 "state": s.state,

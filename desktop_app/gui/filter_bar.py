@@ -18,21 +18,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.kinds import registry
 from desktop_app.core.searching.filters import Filters
 
+# The kinds and file types come from the kinds registry, so a new kind appears here by itself.
 KIND_CHOICES = (
-    ("All", ("image", "document")),
-    ("Images", ("image",)),
-    ("Documents", ("document",)),
+    ("All", registry.names()),
+    *((kind.label.capitalize(), (kind.name,)) for kind in registry.kinds()),
 )
+_TYPE_LABELS = {"jpeg": "JPEG", "webp": "WebP", "text": "Text", "markdown": "Markdown"}
 TYPE_CHOICES = (
     ("Any type", None),
-    ("JPEG", "jpeg"),
-    ("PNG", "png"),
-    ("HEIC", "heic"),
-    ("WebP", "webp"),
-    ("GIF", "gif"),
-    ("TIFF", "tiff"),
+    *((_TYPE_LABELS.get(name, name.upper()), name) for name in registry.file_types()),
 )
 ORIENTATION_CHOICES = (
     ("Any shape", None),

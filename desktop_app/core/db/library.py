@@ -15,6 +15,7 @@ from desktop_app.core.db.records import VectorSet
 from desktop_app.core.db.storage import storage_error
 from desktop_app.core.db.store import Store
 from desktop_app.core.errors import KnownError, LibraryBusyError
+from desktop_app.core.kinds import registry
 from desktop_app.core.vectors.hnsw import VectorIndex
 
 try:
@@ -81,7 +82,7 @@ class Library:
         with self._indexes_lock:
             index = self._indexes.get(vset.id)
             if index is None:
-                index = VectorIndex(self.index_dir / vset.index_file, vset.dim)
+                index = VectorIndex(self.index_dir / f"set-{vset.id}.hnsw", vset.dim)
                 index.load()
                 reader = self.reader()
                 index.reconcile(
@@ -94,23 +95,24 @@ class Library:
                 self._indexes[vset.id] = index
             return index
 
-    def searchable_set(self, modality: str) -> VectorSet | None:
-        """The complete set of a modality; while the first one builds, that one."""
-        sets = self.reader().vector_sets(modality)
+    def searchable_set(self, space: str) -> VectorSet | None:
+        """The complete set of a space; while the first one builds, that one."""
+        sets = self.reader().vector_sets(space)
         ready = [s for s in sets if s.state == "ready"]
         chosen = ready or sets
         return chosen[0] if chosen else None
 
-    def target_set(self, modality: str, kind: str, model_id: str, dim: int) -> VectorSet:
-        """The set new vectors go into; a new model starts a new set and re-embeds everything.
+    def target_set(self, space: str, model_id: str, dim: int) -> VectorSet:
+        """The set new vectors go into; a new model starts a new set and re-embeds every file
+        with units in the space.
 
         The previous model's set stays searchable until the new one is complete.
         """
-        existing = {s.model_id for s in self.store.vector_sets(modality)}
-        vset = self.store.ensure_vector_set(modality, model_id, dim)
+        existing = {s.model_id for s in self.store.vector_sets(space)}
+        vset = self.store.ensure_vector_set(space, model_id, dim)
         if model_id not in existing and existing:
-            self.store.reset_status(kind)
-        self._forget(self.store.drop_abandoned(modality, vset.id))
+            self.store.reset_status(registry.kinds_in(space))
+        self._forget(self.store.drop_abandoned(space, vset.id))
         return vset
 
     def finish_set(self, vset: VectorSet) -> None:
@@ -122,10 +124,10 @@ class Library:
             with self._indexes_lock:
                 self._indexes.pop(old.id, None)
             for path in (
-                self.index_dir / old.index_file,
-                self.index_dir / (old.index_file + ".tmp"),
-                self.index_dir / (old.index_file + ".state"),
-                self.index_dir / (old.index_file + ".state.tmp"),
+                self.index_dir / f"set-{old.id}.hnsw",
+                self.index_dir / f"set-{old.id}.hnsw.tmp",
+                self.index_dir / f"set-{old.id}.hnsw.state",
+                self.index_dir / f"set-{old.id}.hnsw.state.tmp",
             ):
                 path.unlink(missing_ok=True)
 

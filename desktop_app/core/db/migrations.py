@@ -65,7 +65,55 @@ _M002_LABEL_LOOKUP = """
 CREATE INDEX vectors_label_lookup ON vectors(set_id, label, file_id, line_start, line_end);
 """
 
-MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP]
+# Media kinds and embedding spaces come apart: a vector set belongs to a space ('clip', 'text'),
+# not to a kind of file, and names no index file (its backend names its own). Each vector row
+# becomes a *unit*: its span in the file (lines, seconds, pages), a text unit's words (so hits
+# quote them without re-reading the file) and its vector.
+# `embedded` records which files each set holds (possibly with no units), so that a file can
+# be done in one space while still pending in another. Documents are marked pending so their
+# chunks are read once more and their words stored; their old vectors stay searchable until
+# then. Pictures keep theirs.
+_M003_UNITS = """
+ALTER TABLE vector_sets RENAME COLUMN modality TO space;
+UPDATE vector_sets SET space = CASE space WHEN 'image' THEN 'clip' WHEN 'document' THEN 'text'
+    ELSE space END;
+ALTER TABLE vector_sets DROP COLUMN index_file;
+CREATE TABLE units (
+    set_id INTEGER NOT NULL REFERENCES vector_sets(id),
+    label INTEGER NOT NULL,
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    span_start REAL,                -- where in the file: lines (1-based, inclusive), seconds…
+    span_end REAL,
+    span_unit TEXT,                 -- 'line' | 'second' | 'page'; NULL: the whole file
+    text TEXT,                      -- a text unit's words
+    vector BLOB NOT NULL,           -- float32, L2-normalised; the index is rebuilt from these
+    PRIMARY KEY (set_id, label)
+);
+INSERT INTO units (set_id, label, file_id, span_start, span_end, span_unit, vector)
+    SELECT set_id, label, file_id, line_start, line_end,
+        CASE WHEN line_start IS NULL THEN NULL ELSE 'line' END, vector
+    FROM vectors ORDER BY set_id, label;
+DROP TABLE vectors;
+CREATE INDEX units_set_file ON units(set_id, file_id);
+CREATE INDEX units_file ON units(file_id);
+CREATE INDEX units_label_lookup ON units(set_id, label, file_id, span_start, span_end, span_unit);
+CREATE TABLE embedded (
+    set_id INTEGER NOT NULL REFERENCES vector_sets(id),
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    PRIMARY KEY (set_id, file_id)
+) WITHOUT ROWID;
+CREATE INDEX embedded_file ON embedded(file_id);
+INSERT INTO embedded (set_id, file_id)
+    SELECT s.id, f.id FROM vector_sets s JOIN files f ON f.kind = 'image'
+    WHERE s.space = 'clip' AND (
+        (s.state = 'ready' AND f.status = 'indexed'
+            AND NOT EXISTS (SELECT 1 FROM vector_sets b WHERE b.space = 'clip'
+                AND b.state = 'building'))
+        OR EXISTS (SELECT 1 FROM units u WHERE u.set_id = s.id AND u.file_id = f.id));
+UPDATE files SET status = 'pending' WHERE kind = 'document' AND status = 'indexed';
+"""
+
+MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP, _M003_UNITS]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -7,9 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from desktop_app.core import paths
-
-IMAGE = "image"
-DOCUMENT = "document"
+from desktop_app.core.kinds.base import Span
 
 
 @dataclass(frozen=True)
@@ -68,17 +66,20 @@ class KnownFile(NamedTuple):
 
 @dataclass(frozen=True)
 class VectorSet:
+    """One model's vectors in one embedding space ("clip", "text"); ``state`` is "building"
+    until every file that has units in the space is embedded, then "ready"."""
+
     id: int
-    modality: str
+    space: str
     model_id: str
     dim: int
-    index_file: str
     state: str
 
 
 @dataclass(frozen=True)
-class NewVector:
-    """One embedding to commit; ``lines`` is the chunk's line range for documents."""
+class NewUnit:
+    """One embedded unit to commit: its vector, its place in the file, a text unit's words."""
 
     vector: np.ndarray
-    lines: tuple[int, int] | None = None
+    span: Span | None = None
+    text: str | None = None

@@ -1,58 +1,96 @@
 """The indexing pipeline: scan, then embed what is pending, in batches, committing as it goes.
 
-``run_index`` is a generator of :class:`Progress`. Each batch is committed to SQLite and then
-added to the in-memory index, so a search running at the same time sees every committed file,
-and a cancel or crash loses at most the batch in flight. Images are read and decoded in a
-worker thread two batches ahead of the model, so decoding overlaps encoding and the model never
-waits for a batch unless decoding is the slower side. JPEGs are decoded at reduced scale (DCT
-scaling) down to the model's input size, which is 3-4x cheaper on camera-sized photos and keeps
-the embeddings within the bound the benchmark checks. The model's share of the cores is set by
-:class:`threads.ThreadBudget`, and indexing runs at background priority. A file that cannot be
-read or decoded is recorded with its error and the rest goes on.
+``run_index`` is a generator of :class:`Progress`. It is one loop for every media kind: each
+kind's extractor (see :mod:`desktop_app.core.kinds`) turns a file into metadata and units in a
+decode worker that reads two batches ahead of the models, so reading and decoding overlap
+encoding; each embedding space's model embeds its units of the batch at once; the batch is
+committed to SQLite in one transaction and then added to the vector backends, so a search
+running at the same time sees every committed file, and a cancel or crash loses at most the
+batch in flight. A file is embedded only in the spaces where its vector set does not hold it
+yet, and a file whose content was embedded before (a copy) reuses those units. The picture
+model's share of the cores is set by :class:`threads.ThreadBudget`, and indexing runs at
+background priority. A file that cannot be read or decoded is recorded with its error and the
+rest goes on.
 """
 
-import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import DOCUMENT, IMAGE, FileRecord, NewVector, VectorSet
+from desktop_app.core.db.records import FileRecord, NewUnit, VectorSet
 from desktop_app.core.db.storage import storage_error
-from desktop_app.core.encoders.base import ImageTextEncoder
-from desktop_app.core.encoders.text import SentenceTransformerEncoder
-from desktop_app.core.errors import CancelledError
+from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder
+from desktop_app.core.errors import CancelledError, KnownError
 from desktop_app.core.indexing.scanner import bytes_hash
 from desktop_app.core.indexing.sync import sync
 from desktop_app.core.indexing.threads import ThreadBudget, lower_priority
-from desktop_app.core.kinds.base import DecodeError
-from desktop_app.core.kinds.chunking import chunk_text
-from desktop_app.core.kinds.document import decode_text
-from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.kinds import registry
+from desktop_app.core.kinds.base import DecodeError, Extracted, Extractor, Unit
 from desktop_app.core.progress import Control, Progress, RateMeter
-from desktop_app.core.vectors.hnsw import VectorIndex
 
-IMAGE_BATCH = 16
+FILE_BATCH = 16
 BATCHES_AHEAD = 2
-DOCUMENT_BATCH = 8
 SAVE_INTERVAL_S = 30.0
+
+# A space's model, loaded on first use: CLIP for "clip", the sentence model for "text".
+Encoders = Callable[[str], TextEncoder]
+
+
+class SpaceModels:
+    """The models of the spaces being filled, as extractors and the embedding step use them.
+
+    Text models are shared between the decode worker (counting tokens to cut chunks) and the
+    embedding step; a lock per space keeps one tokenizer call at a time, since fast tokenizers
+    refuse concurrent use while a batch is encoded.
+    """
+
+    def __init__(self, encoders: dict[str, TextEncoder]) -> None:
+        self.encoders = encoders
+        self._locks = {space: threading.Lock() for space in encoders}
+
+    def _image(self, space: str) -> ImageTextEncoder:
+        encoder = self.encoders[space]
+        if not isinstance(encoder, ImageTextEncoder):
+            raise TypeError(f"the {space} model does not embed pictures")
+        return encoder
+
+    def picture_input(self, space: str) -> tuple[Callable[[Any], Any], int | None]:
+        encoder = self._image(space)
+        return encoder.prepare_image, getattr(encoder, "draft_size", None)
+
+    def text_window(self, space: str) -> tuple[int, Callable[[str], int]]:
+        encoder: Any = self.encoders[space]
+        lock = self._locks[space]
+
+        def count(text: str) -> int:
+            with lock:
+                return int(encoder.count_tokens(text))
+
+        return int(encoder.max_tokens), count
+
+    def embed(self, space: str, units: Sequence[Unit]) -> np.ndarray:
+        """One vector per unit: pixels through the picture tower, words through the text one."""
+        if all(unit.pixels is not None for unit in units):
+            return self._image(space).embed_prepared([unit.pixels for unit in units])
+        with self._locks[space]:
+            return self.encoders[space].embed_texts([unit.text or "" for unit in units])
 
 
 @dataclass
 class _Prepared:
-    """A file read (and, for images, decoded) ahead of the model."""
+    """A file read and cut into units ahead of the models."""
 
     record: FileRecord
     nbytes: int = 0
     hash: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    pixels: Any = None  # the model's prepared input, not the full-size picture
+    extracted: Extracted | None = None
     error: str | None = None
     seconds: float = 0.0  # decode-worker CPU time spent on it
 
@@ -69,99 +107,83 @@ def _read(record: FileRecord) -> tuple[bytes | None, str | None]:
         return None, f"cannot read ({err.strerror or err})"
 
 
-def _mtime(path: str) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
-
-
-def _prepare_image(
-    record: FileRecord, prepare: Callable[[Image.Image], Any], draft_size: int | None
-) -> _Prepared:
+def _prepare(record: FileRecord, kind: Extractor, models: SpaceModels) -> _Prepared:
     # CPU time, not wall time: a worker starved by the model's threads waits longer, which
     # is the model's cost, not decoding's (wall time made the budget take cores away).
     start = time.thread_time()
-    prepared = _decode_and_prepare(record, prepare, draft_size)
-    prepared.seconds = time.thread_time() - start
-    return prepared
-
-
-def _decode_and_prepare(
-    record: FileRecord, prepare: Callable[[Image.Image], Any], draft_size: int | None
-) -> _Prepared:
     data, error = _read(record)
     if data is None:
         return _Prepared(record, error=error)
     prepared = _Prepared(record, nbytes=len(data), hash=bytes_hash(data))
     try:
-        image, meta = decode_image(data, draft_size=draft_size)
+        prepared.extracted = kind.extract(data, record.path, models)
     except DecodeError as err:
         prepared.error = str(err)
-        return prepared
-    prepared.pixels = prepare(image)
-    prepared.meta = {
-        "hash": prepared.hash,
-        "width": meta.width,
-        "height": meta.height,
-        "taken_at": meta.taken_at or _mtime(record.path),
-        "camera": meta.camera,
-    }
+    prepared.seconds = time.thread_time() - start
     return prepared
 
 
 class _Committer:
-    """Commits finished files of one vector set and keeps its index and the clock in step."""
+    """Commits finished files and keeps the vector backends and the save clock in step."""
 
-    def __init__(self, library: Library, vset: VectorSet, index: VectorIndex) -> None:
-        self.library, self.vset, self.index = library, vset, index
+    def __init__(self, library: Library, targets: dict[str, VectorSet]) -> None:
+        self.library = library
+        self.indexes = {vset.id: library.index_for(vset) for vset in targets.values()}
         self._last_save = time.monotonic()
 
     def commit(
         self,
-        done: list[tuple[FileRecord, dict[str, Any], list[NewVector]]],
+        done: list[tuple[FileRecord, dict[str, Any], dict[int, list[NewUnit]]]],
         failures: list[tuple[FileRecord, str, str | None]],
     ) -> None:
-        store = self.library.store
-        if done:
-            added = store.commit_vectors(self.vset.id, done)
-            if added:
-                labels, vectors = zip(*added, strict=True)
-                self.index.add(list(labels), np.stack(vectors))
-        if failures:
-            store.record_failures([(rec.id, err, digest) for rec, err, digest in failures])
+        added = self.library.store.commit_units(
+            done, [(rec.id, err, digest) for rec, err, digest in failures]
+        )
+        for set_id, pairs in added.items():
+            labels, vectors = zip(*pairs, strict=True)
+            self.indexes[set_id].add(list(labels), np.stack(vectors))
         if time.monotonic() - self._last_save > SAVE_INTERVAL_S:
-            self.index.save()
+            for index in self.indexes.values():
+                index.save()
             self._last_save = time.monotonic()
 
 
 def run_index(
     library: Library,
-    clip: Callable[[], ImageTextEncoder],
-    documents: Callable[[], SentenceTransformerEncoder],
+    encoders: Encoders,
     control: Control,
     *,
-    model_ids: Callable[[str], str | None] = lambda modality: None,
+    model_ids: Callable[[str], str | None] = lambda space: None,
     exclude: Sequence[str] = (),
     include_hidden: bool = False,
     threads: int = 0,
 ) -> Iterator[Progress]:
-    """Scan every root, then embed pending documents and images. See the module docstring.
+    """Scan every root, then embed what is pending, kind by kind. See the module docstring.
 
-    ``model_ids(modality)`` names the model that is now chosen for a modality (None if it is
-    not known without loading it), so that a model change re-embeds even when no file changed.
-    ``threads`` fixes the image model's thread count (0: decided by :class:`ThreadBudget`).
+    ``model_ids(space)`` names the model that is now chosen for a space (None if it is not
+    known without loading it), so that a model change re-embeds even when no file changed.
+    ``threads`` fixes the picture model's thread count (0: decided by :class:`ThreadBudget`).
+    A kind whose model cannot be loaded (not downloaded yet) does not hold up the others: its
+    error is raised once they are done.
     """
+    unavailable: KnownError | None = None
     try:
         yield Progress("scanning", message="Looking for new and changed files")
         for report in sync(library.store, library.store.roots(), exclude, include_hidden):
             control.checkpoint()
             yield Progress("scanning", done=report.seen, message=f"{report.seen} files found")
         library.drop_labels(report.freed)
-        if _needs_work(library, DOCUMENT, model_ids(DOCUMENT)):
-            yield from _embed_documents(library, documents(), control)
-        if _needs_work(library, IMAGE, model_ids(IMAGE)):
-            yield from _embed_images(library, clip(), control, threads)
+        for kind in registry.kinds():
+            if not any(_needs_work(library, space, model_ids(space)) for space in kind.spaces):
+                continue
+            try:
+                models = SpaceModels({space: encoders(space) for space in kind.spaces})
+            except KnownError as err:
+                unavailable = unavailable or err
+                continue
+            yield from _embed_kind(library, kind, models, control, threads)
+        if unavailable is not None:
+            raise unavailable
         yield Progress(
             "done",
             message=_summary(
@@ -189,49 +211,62 @@ def _summary(added: int, changed: int, moved: int, removed: int, offline: list[s
     return text
 
 
-def _needs_work(library: Library, kind: str, model_id: str | None) -> bool:
+def _has_pending(library: Library, space: str) -> bool:
+    return any(library.store.pending_files(kind, limit=1) for kind in registry.kinds_in(space))
+
+
+def _needs_work(library: Library, space: str, model_id: str | None) -> bool:
     """Pending files, a half-built set, or a different model chosen than the one that built."""
-    sets = library.store.vector_sets(kind)
+    sets = library.store.vector_sets(space)
     return bool(
-        library.store.pending_files(kind, limit=1)
+        _has_pending(library, space)
         or any(s.state == "building" for s in sets)
         or (sets and model_id is not None and model_id not in {s.model_id for s in sets})
     )
 
 
-def _finish_if_complete(library: Library, vset: VectorSet, kind: str) -> None:
-    if not library.store.pending_files(kind, limit=1):
-        library.finish_set(vset)
+class _FixedThreads:
+    """For kinds without a picture model: there is no thread budget to keep."""
 
+    def first_batch(self, decode_s: float, files: int) -> None:
+        return None
 
-class _NoThreads:
-    """For encoders without a thread setting (test doubles): the budget changes nothing."""
+    def record(self, decode_s: float, model_s: float, files: int) -> None:
+        return None
 
-    def set_threads(self, threads: int) -> None:
+    def close(self) -> None:
         return None
 
 
-def _embed_images(
-    library: Library, encoder: ImageTextEncoder, control: Control, threads: int = 0
+def _budget(models: SpaceModels, threads: int) -> ThreadBudget | _FixedThreads:
+    """The picture model shares the cores with the decode worker (see :mod:`threads`)."""
+    pictures = [e for e in models.encoders.values() if isinstance(e, ImageTextEncoder)]
+    model: Any = pictures[0] if pictures else None
+    if model is None or not hasattr(model, "set_threads"):
+        return _FixedThreads()
+    return ThreadBudget(model, threads)
+
+
+def _embed_kind(
+    library: Library, kind: Extractor, models: SpaceModels, control: Control, threads: int
 ) -> Iterator[Progress]:
-    vset = library.target_set(IMAGE, IMAGE, encoder.model_id, encoder.dim)
-    committer = _Committer(library, vset, library.index_for(vset))
-    pending = library.store.pending_files(IMAGE)
-    meter = RateMeter("images", len(pending))
-    batches = [pending[i : i + IMAGE_BATCH] for i in range(0, len(pending), IMAGE_BATCH)]
-    draft_size: int | None = getattr(encoder, "draft_size", None)
+    targets = {
+        space: library.target_set(space, encoder.model_id, encoder.dim)
+        for space, encoder in models.encoders.items()
+    }
+    committer = _Committer(library, targets)
+    pending = library.store.pending_files(kind.name)
+    meter = RateMeter(kind.label, len(pending))
+    batches = [pending[i : i + FILE_BATCH] for i in range(0, len(pending), FILE_BATCH)]
     yield meter.progress
     lower_priority()
-    threaded: Any = encoder if hasattr(encoder, "set_threads") else _NoThreads()
-    budget = ThreadBudget(threaded, threads)
+    budget = _budget(models, threads)
     with ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="snapfind-decode", initializer=lower_priority
     ) as pool:
 
         def submit(batch: list[FileRecord]) -> list[Future[_Prepared]]:
-            return [
-                pool.submit(_prepare_image, rec, encoder.prepare_image, draft_size) for rec in batch
-            ]
+            return [pool.submit(_prepare, record, kind, models) for record in batch]
 
         ahead = [submit(batch) for batch in batches[:BATCHES_AHEAD]]
         try:
@@ -240,11 +275,11 @@ def _embed_images(
                 current = [f.result() for f in ahead.pop(0)]
                 if number == 0:
                     budget.first_batch(sum(item.seconds for item in current), len(current))
-                # Keep the worker decoding ahead while this batch is being encoded.
+                # Keep the worker reading ahead while this batch is being embedded.
                 if number + BATCHES_AHEAD < len(batches):
                     ahead.append(submit(batches[number + BATCHES_AHEAD]))
                 start = time.perf_counter()
-                counts = _encode_and_commit(current, encoder, vset, committer)
+                counts = _embed_and_commit(current, models, targets, committer)
                 budget.record(
                     sum(item.seconds for item in current),
                     time.perf_counter() - start,
@@ -256,27 +291,47 @@ def _embed_images(
                 for future in futures:
                     future.cancel()
             budget.close()
-    _finish_if_complete(library, vset, IMAGE)
+    for space, vset in targets.items():
+        if not _has_pending(library, space):
+            library.finish_set(vset)
 
 
-def _encode_and_commit(
-    batch: list[_Prepared], encoder: ImageTextEncoder, vset: VectorSet, committer: _Committer
+def _embed_and_commit(
+    batch: list[_Prepared],
+    models: SpaceModels,
+    targets: dict[str, VectorSet],
+    committer: _Committer,
 ) -> dict[str, Any]:
+    """Embed the units each file still lacks, space by space, and commit the batch."""
     store = committer.library.store
-    done: list[tuple[FileRecord, dict[str, Any], list[NewVector]]] = []
+    holds = store.embedded_sets([item.record.id for item in batch])
+    done: list[tuple[FileRecord, dict[str, Any], dict[int, list[NewUnit]]]] = []
     failures: list[tuple[FileRecord, str, str | None]] = []
-    to_encode: list[_Prepared] = []
+    to_embed: dict[str, list[tuple[int, Unit]]] = {}  # space -> (position in done, unit)
     for item in batch:
-        if item.error is not None:
-            failures.append((item.record, item.error, item.hash))
-        elif item.hash and (twin := store.vectors_for_hash(vset.id, item.hash)):
-            done.append((item.record, item.meta, twin))  # same content already embedded
-        else:
-            to_encode.append(item)
-    if to_encode:
-        vectors = encoder.embed_prepared([item.pixels for item in to_encode])
-        for item, vector in zip(to_encode, vectors, strict=True):
-            done.append((item.record, item.meta, [NewVector(vector)]))
+        if item.error is not None or item.extracted is None:
+            failures.append((item.record, item.error or "cannot read", item.hash))
+            continue
+        per_set: dict[int, list[NewUnit]] = {}
+        position = len(done)
+        done.append((item.record, item.extracted.meta | {"hash": item.hash}, per_set))
+        for space, vset in targets.items():
+            if vset.id in holds[item.record.id]:
+                continue  # already embedded in this space
+            twin = store.units_for_hash(vset.id, item.hash) if item.hash else None
+            if twin is not None:
+                per_set[vset.id] = twin  # same content already embedded
+                continue
+            per_set[vset.id] = []
+            units = [u for u in item.extracted.units if u.space == space]
+            to_embed.setdefault(space, []).extend((position, u) for u in units)
+    for space, pairs in to_embed.items():
+        if not pairs:
+            continue
+        vectors = models.embed(space, [unit for _, unit in pairs])
+        set_id = targets[space].id
+        for (position, unit), vector in zip(pairs, vectors, strict=True):
+            done[position][2][set_id].append(NewUnit(vector, unit.span, unit.text))
     committer.commit(done, failures)
     return {
         "done": len(batch),
@@ -284,52 +339,3 @@ def _encode_and_commit(
         "nbytes": sum(item.nbytes for item in batch),
         "current": batch[-1].record.path if batch else None,
     }
-
-
-def _embed_documents(
-    library: Library, encoder: SentenceTransformerEncoder, control: Control
-) -> Iterator[Progress]:
-    vset = library.target_set(DOCUMENT, DOCUMENT, encoder.model_id, encoder.dim)
-    committer = _Committer(library, vset, library.index_for(vset))
-    pending = library.store.pending_files(DOCUMENT)
-    meter = RateMeter("documents", len(pending))
-    yield meter.progress
-    for start in range(0, len(pending), DOCUMENT_BATCH):
-        control.checkpoint()
-        batch = pending[start : start + DOCUMENT_BATCH]
-        done: list[tuple[FileRecord, dict[str, Any], list[NewVector]]] = []
-        failures: list[tuple[FileRecord, str, str | None]] = []
-        nbytes = 0
-        for record in batch:
-            data, error = _read(record)
-            digest = bytes_hash(data) if data is not None else None
-            nbytes += len(data or b"")
-            try:
-                if data is None:
-                    raise DecodeError(error or "cannot read")
-                text = decode_text(data)
-            except DecodeError as err:
-                failures.append((record, str(err), digest))
-                continue
-            meta = {"hash": digest, "taken_at": _mtime(record.path)}
-            twin = library.store.vectors_for_hash(vset.id, digest or "")
-            if twin:
-                done.append((record, meta, twin))
-                continue
-            chunks = chunk_text(text, encoder.max_tokens, encoder.count_tokens)
-            vectors = encoder.embed_texts([c.text for c in chunks])
-            done.append(
-                (
-                    record,
-                    meta,
-                    [
-                        NewVector(v, (c.line_start, c.line_end))
-                        for c, v in zip(chunks, vectors, strict=True)
-                    ],
-                )
-            )
-        committer.commit(done, failures)
-        yield meter.update(
-            done=len(batch), failed=len(failures), nbytes=nbytes, current=batch[-1].path
-        )
-    _finish_if_complete(library, vset, DOCUMENT)

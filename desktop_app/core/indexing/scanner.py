@@ -1,4 +1,4 @@
-"""Walking the library's folders: which files are images or documents, and their content hash.
+"""Walking the library's folders: which files a media kind claims, and their content hash.
 
 The walk follows symbolic links to folders but never enters the same folder twice (so a link
 loop ends), skips hidden and system folders, never opens anything but regular files (a FIFO or
@@ -12,8 +12,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from desktop_app.core.kinds.document import DOCUMENT_EXTENSIONS
-from desktop_app.core.kinds.image import IMAGE_EXTENSIONS, sniff
+from desktop_app.core.kinds import registry
 
 # Folders that hold system or application state rather than the user's pictures.
 SYSTEM_FOLDERS = frozenset(
@@ -50,7 +49,7 @@ class Candidate:
     path: str
     size: int
     mtime_ns: int
-    kind: str  # 'image' | 'document'
+    kind: str  # the name of the media kind that claims it (see kinds.registry)
 
 
 @dataclass(frozen=True)
@@ -59,21 +58,6 @@ class ScanIssue:
 
     path: str
     error: str
-
-
-def kind_of(path: str, name: str) -> str | None:
-    ext = os.path.splitext(name)[1].lower()
-    if ext in IMAGE_EXTENSIONS:
-        return "image"
-    if ext in DOCUMENT_EXTENSIONS:
-        return "document"
-    if not ext:
-        try:
-            with open(path, "rb") as handle:
-                return "image" if sniff(handle.read(16)) else None
-        except OSError:
-            return None
-    return None
 
 
 def is_excluded(path: str, name: str, patterns: Sequence[str]) -> bool:
@@ -123,7 +107,7 @@ def walk(
                 continue  # vanished or a dangling link
             if not stat.S_ISREG(entry_stat.st_mode):
                 continue  # FIFOs, sockets and devices must never be opened
-            kind = kind_of(entry.path, name)
+            kind = registry.kind_of(entry.path, name)
             if kind:
                 yield Candidate(entry.path, entry_stat.st_size, entry_stat.st_mtime_ns, kind)
         stack.extend(sorted(subfolders, reverse=True))

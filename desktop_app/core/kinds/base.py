@@ -98,7 +98,7 @@ class Extractor(Protocol):
 
     @property
     def label(self) -> str:
-        """The kind in a sentence, plural: "pictures", "documents"."""
+        """The kind in a sentence, plural ("images", "documents"); also its indexing phase."""
         ...
 
     @property

@@ -1,6 +1,14 @@
-"""Text documents: notes in plain text and Markdown."""
+"""Text documents: notes in plain text and Markdown, cut into overlapping chunks of lines.
 
-from desktop_app.core.kinds.base import DecodeError
+Each chunk is a text unit with its line range, and its words are stored with its vector, so a
+hit can quote the matching passage without reading the file again.
+"""
+
+import os
+from collections.abc import Mapping, Sequence
+
+from desktop_app.core.kinds.base import TEXT, DecodeError, Extracted, Span, Unit, UnitModels
+from desktop_app.core.kinds.chunking import chunk_text
 
 DOCUMENT_EXTENSIONS = frozenset({".txt", ".md", ".markdown"})
 
@@ -23,3 +31,29 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
+
+
+class DocumentExtractor:
+    """Notes and other plain text, in the text space (MiniLM), one unit per chunk."""
+
+    name = "document"
+    label = "documents"
+    extensions = DOCUMENT_EXTENSIONS
+    file_types: Mapping[str, Sequence[str]] = {"text": (".txt",), "markdown": (".md", ".markdown")}
+    spaces = (TEXT,)
+
+    def sniff(self, head: bytes) -> bool:
+        return False  # text has no signature: only its extension claims it
+
+    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
+        text = decode_text(data)
+        window, count_tokens = models.text_window(TEXT)
+        chunks = chunk_text(text, window, count_tokens)
+        try:
+            taken_at: float | None = os.stat(path).st_mtime
+        except OSError:
+            taken_at = None
+        return Extracted(
+            {"taken_at": taken_at},
+            [Unit(TEXT, text=c.text, span=Span(c.line_start, c.line_end, "line")) for c in chunks],
+        )

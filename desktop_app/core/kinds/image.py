@@ -1,4 +1,4 @@
-"""Turning file bytes into an upright RGB picture plus the metadata the library keeps.
+"""Pictures: turning file bytes into an upright RGB picture plus the metadata the library keeps.
 
 Everything a person would call "the picture" is applied here: EXIF orientation, transparency
 over white, CMYK/palette/16-bit modes mapped to 8-bit RGB. A file that is not a picture, is
@@ -7,8 +7,10 @@ message fit for the per-file error list.
 """
 
 import io
+import os
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +18,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from desktop_app.core.kinds.base import DecodeError
+from desktop_app.core.kinds.base import CLIP, DecodeError, Extracted, Unit, UnitModels
 
 pillow_heif.register_heif_opener()
 
@@ -209,3 +211,47 @@ def _describe_content(data: bytes) -> str:
     except UnicodeDecodeError:
         return "unknown binary content"
     return "the content is text"
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+class ImageExtractor:
+    """Pictures: one CLIP unit each, decoded at reduced JPEG scale down to the model's input
+    size (3-4x cheaper on camera-sized photos; the benchmark checks the embeddings stay within
+    bounds). The date is EXIF's DateTimeOriginal, else the file's modification time."""
+
+    name = "image"
+    label = "images"
+    extensions = IMAGE_EXTENSIONS
+    file_types: Mapping[str, Sequence[str]] = {
+        "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+        "png": (".png",),
+        "webp": (".webp",),
+        "gif": (".gif",),
+        "heic": (".heic", ".heif", ".hif"),
+        "avif": (".avif",),
+        "tiff": (".tif", ".tiff"),
+        "bmp": (".bmp", ".dib"),
+    }
+    spaces = (CLIP,)
+
+    def sniff(self, head: bytes) -> bool:
+        return sniff(head) is not None
+
+    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
+        prepare, draft_size = models.picture_input(CLIP)
+        image, meta = decode_image(data, draft_size=draft_size)
+        return Extracted(
+            {
+                "width": meta.width,
+                "height": meta.height,
+                "taken_at": meta.taken_at or _mtime(path),
+                "camera": meta.camera,
+            },
+            [Unit(CLIP, pixels=prepare(image))],
+        )

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from desktop_app.core.db.records import IMAGE, FileRecord
+from desktop_app.core.db.records import FileRecord
 from desktop_app.core.db.store import Store
 from desktop_app.core.errors import CancelledError, KnownError
+from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.vectors.hnsw import VectorIndex
 
@@ -153,7 +154,7 @@ def find_groups(
     ``root_ids`` limits the work to pictures under those library folders (both ends of a pair).
     """
     control = control or Control()
-    labels, file_ids, roots, hashes, vectors = store.vectors_with_files(set_id, IMAGE)
+    labels, file_ids, roots, hashes, vectors = store.vectors_with_files(set_id, ImageExtractor.name)
     if root_ids is not None:
         keep = np.isin(roots, list(root_ids))
         labels, file_ids, vectors = labels[keep], file_ids[keep], vectors[keep]

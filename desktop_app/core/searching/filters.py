@@ -12,29 +12,20 @@ from typing import Any
 
 from desktop_app.core import paths
 from desktop_app.core.errors import KnownError
+from desktop_app.core.kinds import registry
 
 ORIENTATIONS = ("landscape", "portrait", "square")
 # Width and height within this fraction of each other count as square.
 SQUARE_TOLERANCE = 0.02
-# File types a person names, with the extensions that make each.
-FILE_TYPES: dict[str, tuple[str, ...]] = {
-    "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
-    "png": (".png",),
-    "webp": (".webp",),
-    "gif": (".gif",),
-    "heic": (".heic", ".heif", ".hif"),
-    "avif": (".avif",),
-    "tiff": (".tif", ".tiff"),
-    "bmp": (".bmp", ".dib"),
-    "text": (".txt",),
-    "markdown": (".md", ".markdown"),
-}
-_KIND_OF_TYPE = {name: "image" for name in FILE_TYPES} | {
-    "text": "document",
-    "markdown": "document",
-}
 _ALIASES = {"jpg": "jpeg", "tif": "tiff", "heif": "heic", "txt": "text", "md": "markdown"}
-KINDS = ("image", "document")
+# Plural and everyday names for the kinds.
+_KIND_WORDS = {
+    "images": "image",
+    "pictures": "image",
+    "photos": "image",
+    "documents": "document",
+    "notes": "document",
+}
 
 
 @dataclass(frozen=True)
@@ -44,7 +35,7 @@ class Filters:
     after: float | None = None  # taken at or after (epoch seconds)
     before: float | None = None  # taken before
     folders: tuple[str, ...] = ()  # under any of these folders
-    types: tuple[str, ...] = ()  # FILE_TYPES names or KINDS
+    types: tuple[str, ...] = ()  # file type names or kind names (see the kinds registry)
     orientation: str | None = None
     min_side: int | None = None  # shorter side at least this many pixels
     camera: str | None = None  # camera make/model contains this (any case)
@@ -81,8 +72,11 @@ class Filters:
             parts.append("f.taken_at < ?")
             params.append(self.before)
         if self.types:
-            kinds = [canonical(t) for t in self.types if canonical(t) in KINDS]
-            extensions = [e for t in self.types if t not in KINDS for e in FILE_TYPES[canonical(t)]]
+            kinds = [canonical(t) for t in self.types if canonical(t) in registry.names()]
+            types = registry.file_types()
+            extensions = [
+                e for t in self.types if canonical(t) in types for e in types[canonical(t)]
+            ]
             either = [f"f.kind IN ({','.join('?' * len(kinds))})"] if kinds else []
             either += ["lower(f.path) LIKE ?"] * len(extensions)
             parts.append("(" + " OR ".join(either) + ")")
@@ -102,11 +96,14 @@ class Filters:
         return (" AND ".join(parts) or "1"), params
 
     def allows_kind(self, kind: str) -> bool:
-        """Whether the type filter lets any file of ``kind`` (image, document) through."""
+        """Whether the type filter lets any file of ``kind`` (image, document…) through."""
         if not self.types:
             return True
         wanted = {canonical(t) for t in self.types}
-        return kind in wanted or any(_KIND_OF_TYPE.get(t) == kind for t in wanted)
+        types = registry.file_types()
+        return kind in wanted or any(
+            t in types and registry.kind_of_type(t) == kind for t in wanted
+        )
 
     def folder_paths(self) -> list[str]:
         return [os.path.abspath(os.path.expanduser(f)) for f in self.folders]
@@ -120,16 +117,16 @@ _ORIENTATION_SQL = {
 
 
 def canonical(type_name: str) -> str:
+    """A kind or file type name as the registry spells it ("JPG" -> "jpeg", "photos" ->
+    "image"); raises a :class:`KnownError` listing the choices for any other word."""
     name = type_name.strip().lower().lstrip(".")
     name = _ALIASES.get(name, name)
-    if name in KINDS or name in FILE_TYPES:
+    name = _KIND_WORDS.get(name, name)
+    if name in registry.names() or name in registry.file_types():
         return name
-    if name in ("images", "pictures", "photos"):
-        return "image"
-    if name in ("documents", "notes"):
-        return "document"
     raise KnownError(
-        f"Unknown file type {type_name!r}: use image, document or one of {', '.join(FILE_TYPES)}."
+        f"Unknown file type {type_name!r}: use {', '.join(registry.names())} or one of "
+        f"{', '.join(registry.file_types())}."
     )
 
 

@@ -2,16 +2,20 @@
 
 The nearest neighbours are found by cosine similarity (``score``); each hit then gets a
 calibrated ``relevance`` in [0, 1] (see :mod:`relevance`) that is comparable across queries and
-across modalities, so pictures (CLIP) and documents (MiniLM) merge into one list by relevance.
+across embedding spaces, so pictures (CLIP) and documents (MiniLM) merge into one list by
+relevance. Results are files: a file with several matching units (a document's chunks, later a
+video's frames) appears once, at its best unit, and the hit says which unit matched.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from desktop_app.core.db.records import DOCUMENT, FileRecord
+from desktop_app.core.db.records import FileRecord
 from desktop_app.core.db.store import Store
+from desktop_app.core.kinds.base import Span
 from desktop_app.core.vectors.hnsw import VectorIndex
 
 # (scores, labels of the hits) -> relevances, for one query. Labels rather than vectors: only
@@ -27,16 +31,30 @@ class Hit:
     path: str
     kind: str
     score: float  # cosine similarity to the query
-    relevance: float  # score normalised per modality, for merging and display
+    relevance: float  # calibrated per space, for merging and display
     rank: int
     size: int
     width: int | None
     height: int | None
     taken_at: float | None
     camera: str | None
-    line_start: int | None = None  # documents: the best chunk's lines
-    line_end: int | None = None
-    snippet: str | None = None
+    span: Span | None = None  # where the best unit sits: a document's lines, a moment…
+    snippet: str | None = None  # the best unit's words, for text units
+
+    @property
+    def line_start(self) -> int | None:
+        return int(self.span.start) if self.span and self.span.unit == "line" else None
+
+    @property
+    def line_end(self) -> int | None:
+        return int(self.span.end) if self.span and self.span.unit == "line" else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for JSON: the fields, with ``line_start``/``line_end`` kept for the
+        documented output."""
+        data = asdict(self)
+        data["line_start"], data["line_end"] = self.line_start, self.line_end
+        return data
 
 
 def rank(
@@ -49,77 +67,72 @@ def rank(
     *,
     allowed: set[int] | None = None,
     exclude_files: frozenset[int] = frozenset(),
-    chunks_per_file: int = 1,
+    units_per_file: int = 1,
 ) -> list[Hit]:
-    """The best ``k`` files (one hit per file: a document's best chunk) for ``query``, most
-    relevant first.
+    """The best ``k`` files (one hit per file, at its best unit) for ``query``, most relevant
+    first.
 
     ``allowed`` (labels that pass the filters) applies inside the search: the nearest allowed
     neighbours are fetched in growing rounds until ``k`` files are found or the index is
-    exhausted, so a narrow filter still returns the true top ``k`` of its subset. Documents
-    have several chunks (``chunks_per_file`` is the first round's guess).
+    exhausted, so a narrow filter still returns the true top ``k`` of its subset. Files may
+    have several units (``units_per_file`` is the first round's guess).
     """
-    wanted = k * chunks_per_file + _OVERFETCH
+    wanted = k * units_per_file + _OVERFETCH
     while True:
         if allowed is None:
             found = index.search(query, wanted)
         else:
             found = index.search_among(query, wanted, allowed)
         located = store.resolve_labels(set_id, [label for label, _ in found])
-        best: dict[int, tuple[float, int, int | None, int | None]] = {}
+        best: dict[int, tuple[float, int, Span | None]] = {}
         for label, score in found:
             if label not in located:
                 continue
-            file_id, _, start, end = located[label]
+            file_id, _, span = located[label]
             if file_id not in exclude_files and file_id not in best:
-                best[file_id] = (score, label, start, end)
+                best[file_id] = (score, label, span)
         if len(best) >= k or len(found) < wanted:
             break
         wanted *= 2
     top = sorted(best.items(), key=lambda item: -item[1][0])[:k]
     if not top:
         return []
-    scores = np.array([score for _, (score, _, _, _) in top], dtype=np.float32)
-    relevances = calibrate(scores, [label for _, (_, label, _, _) in top])
+    scores = np.array([score for _, (score, _, _) in top], dtype=np.float32)
+    labels = [label for _, (_, label, _) in top]
+    relevances = calibrate(scores, labels)
     records = store.files([fid for fid, _ in top])
+    texts = store.unit_texts(set_id, labels)
     hits: list[Hit] = []
-    for (fid, (score, _, start, end)), rel in zip(top, relevances, strict=True):
+    for (fid, (score, label, span)), rel in zip(top, relevances, strict=True):
         if (rec := records.get(fid)) is not None:
-            hits.append(_hit(rec, score, float(rel), 0, start, end))
-    return sorted(hits, key=_merge_order)  # ranked by merge(), once across modalities
+            hits.append(_hit(rec, score, float(rel), span, _snippet(texts.get(label))))
+    return sorted(hits, key=_merge_order)  # ranked by merge(), once across spaces
 
 
-def _hit(
-    rec: FileRecord, score: float, rel: float, position: int, start: int | None, end: int | None
-) -> Hit:
-    snippet = _snippet(rec.path, start, end) if rec.kind == DOCUMENT else None
+def _hit(rec: FileRecord, score: float, rel: float, span: Span | None, snippet: str | None) -> Hit:
     return Hit(
         rec.id,
         rec.path,
         rec.kind,
         score,
         rel,
-        position,
+        0,
         rec.size,
         rec.width,
         rec.height,
         rec.taken_at,
         rec.camera,
-        start,
-        end,
+        span,
         snippet,
     )
 
 
-def _snippet(path: str, start: int | None, end: int | None) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
+def _snippet(text: str | None) -> str | None:
+    """The unit's words on one line, cut to a card's length."""
+    if text is None:
         return None
-    chosen = lines[(start or 1) - 1 : end or len(lines)]
-    text = " ".join(line.strip() for line in chosen if line.strip())
-    return text[:_SNIPPET_CHARS] + ("…" if len(text) > _SNIPPET_CHARS else "")
+    joined = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return joined[:_SNIPPET_CHARS] + ("…" if len(joined) > _SNIPPET_CHARS else "")
 
 
 def _merge_order(hit: Hit) -> tuple[float, float]:
@@ -127,7 +140,13 @@ def _merge_order(hit: Hit) -> tuple[float, float]:
 
 
 def merge(lists: list[list[Hit]], k: int) -> list[Hit]:
-    """One list across modalities, by relevance, re-ranked from 1. Relevance saturates near 1
-    for strong matches, so ties (to three decimals) go to the closer cosine."""
-    ordered = sorted((h for hits in lists for h in hits), key=_merge_order)[:k]
-    return [replace(h, rank=i) for i, h in enumerate(ordered, start=1)]
+    """One list across spaces, by relevance, re-ranked from 1, each file once (at its best
+    hit: a picture found both by its look and by words read in it shows once). Relevance
+    saturates near 1 for strong matches, so ties (to three decimals) go to the closer cosine."""
+    seen: set[int] = set()
+    ordered: list[Hit] = []
+    for hit in sorted((h for hits in lists for h in hits), key=_merge_order):
+        if hit.file_id not in seen:
+            seen.add(hit.file_id)
+            ordered.append(hit)
+    return [replace(h, rank=i) for i, h in enumerate(ordered[:k], start=1)]

@@ -29,12 +29,14 @@ Results at or above :data:`CUTOFF` count as good matches; the faces hide the res
 
 import numpy as np
 
+from desktop_app.core.kinds.base import CLIP, TEXT
+
 CUTOFF = 0.5
-# Ten generic descriptions per modality: with fewer, a query that fits nothing still wins
+# Ten generic descriptions per embedding space: with fewer, a query that fits nothing still wins
 # against the few (measured with MiniLM on notes: nonsense queries reached 0.49 with five
 # document prompts and stay under 0.33 with these ten, while fitting notes stay above 0.7).
 NEUTRAL_PROMPTS = {
-    "image": (
+    CLIP: (
         "a photo.",
         "an image.",
         "a picture.",
@@ -46,7 +48,7 @@ NEUTRAL_PROMPTS = {
         "a blurry photo.",
         "a photo of a thing.",
     ),
-    "document": (
+    TEXT: (
         "some text.",
         "a note.",
         "a document.",

@@ -1,8 +1,8 @@
-"""Running a query of weighted terms against the library: embed each term in each modality's
+"""Running a query of weighted terms against the library: embed each term in each embedding
 space, combine them, find the nearest files that pass the filters, and calibrate relevance.
 
 Kept apart from the :class:`~desktop_app.core.engine.Engine` facade, which hands in its models
-(loaded lazily) and its file lookup.
+(loaded lazily, one per space) and its file lookup.
 """
 
 from collections.abc import Callable
@@ -12,10 +12,11 @@ from PIL import Image
 
 from desktop_app.core import paths
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import DOCUMENT, IMAGE, FileRecord, VectorSet
+from desktop_app.core.db.records import FileRecord, VectorSet
 from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder, normalise
 from desktop_app.core.errors import KnownError
 from desktop_app.core.indexing.sync import root_offline
+from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import DecodeError
 from desktop_app.core.kinds.image import decode_image
 from desktop_app.core.searching import relevance
@@ -25,6 +26,8 @@ from desktop_app.core.searching.terms import MAX_TEXT_CHARS, Query, Term
 
 # CLIP's trained logit scale, for encoders that do not report their own.
 DEFAULT_LOGIT_SCALE = 100.0
+# The first round's guess of units per file (a document's chunks): rounds grow until k files.
+_UNITS_PER_FILE = 4
 
 
 class QueryRunner:
@@ -33,84 +36,89 @@ class QueryRunner:
     def __init__(
         self,
         library: Library,
-        clip: Callable[[], ImageTextEncoder],
-        text_model: Callable[[], TextEncoder],
+        encoders: Callable[[str], TextEncoder],
         file: Callable[[int], FileRecord],
     ) -> None:
         self.library = library
-        self._clip = clip
-        self._text_model = text_model
+        self._encoders = encoders
         self._file = file
         self._neutral: dict[tuple[str, str], np.ndarray] = {}
 
     def run(self, query: Query, k: int, *, kinds: tuple[str, ...], filters: Filters) -> list[Hit]:
-        """The best ``k`` files for a query of weighted terms (see :mod:`query`), each with a
+        """The best ``k`` files for a query of weighted terms (see :mod:`terms`), each with a
         calibrated relevance (see :mod:`relevance`), under ``filters``.
 
-        Pictures are searched when every term can be put in CLIP's space (words, pictures,
-        indexed pictures); documents when every term is words or an indexed document. Indexed
-        files used as terms are left out of the results. Files in folders that are offline
-        (an unplugged drive) are hidden until the folder is back.
+        A space is searched when every term has a place in it: words everywhere, pictures
+        where the space's model embeds pictures (CLIP), indexed files where they have units.
+        Indexed files used as terms are left out of the results. Files in folders that are
+        offline (an unplugged drive) are hidden until the folder is back. Each file appears
+        once, at its best hit across spaces.
         """
         if query.is_empty:
             return []
         terms = query.effective
         exclude = frozenset(int(t.value) for t in terms if t.kind == "file" and t.weight > 0)
+        wanted = [kind for kind in kinds if filters.allows_kind(kind)]
         where = self._where(filters)  # once per query: it looks at every library folder
         lists = []
-        for modality in (IMAGE, DOCUMENT):
-            if modality not in kinds or not filters.allows_kind(modality):
+        for space in registry.spaces():
+            held = registry.kinds_in(space)
+            kept = [kind for kind in held if kind in wanted]
+            if not kept:
                 continue
-            vset = self._vector_set(modality, terms)
+            vset = self._vector_set(space, terms)
             if vset is None:
                 continue
-            embedded = [self._embed_term(t, modality, vset) for t in terms]
+            embedded = [self._embed_term(t, space, vset) for t in terms]
             vectors = [v for v in embedded if v is not None]
             if len(vectors) < len(terms):
                 continue
             weights = np.array([t.weight for t in terms], dtype=np.float32)
             combined = normalise(weights @ np.stack(vectors))
-            calibrate = self._calibration(query, modality, vset, combined)
-            lists.append(self._rank(vset, combined, k, calibrate, where, exclude))
+            calibrate = self._calibration(query, space, vset, combined)
+            condition, params = where
+            if len(kept) < len(held):  # the space also holds kinds left out
+                condition += f" AND f.kind IN ({','.join('?' * len(kept))})"
+                params = params + kept
+            lists.append(self._rank(vset, combined, k, calibrate, (condition, params), exclude))
         return merge(lists, k)
 
-    def _vector_set(self, modality: str, terms: tuple[Term, ...]) -> VectorSet | None:
+    def _vector_set(self, space: str, terms: tuple[Term, ...]) -> VectorSet | None:
         """The vectors this query can be compared with.
 
         After a model change the previous model's set stays searchable until the new one is
         complete, but its vectors are in another space (perhaps of another size). A query of
         indexed files only ("more like this") stays in that complete set, since it uses their
-        stored vectors; any query the current model must embed searches the pictures it has
+        stored vectors; any query the current model must embed searches the files it has
         re-embedded so far instead.
         """
-        vset = self.library.searchable_set(modality)
-        if vset is None or modality != IMAGE or all(t.kind == "file" for t in terms):
+        vset = self.library.searchable_set(space)
+        if vset is None or all(t.kind == "file" for t in terms):
             return vset
-        model_id = self._clip().model_id
+        model_id = self._encoders(space).model_id
         if vset.model_id == model_id:
             return vset
         return next(
-            (s for s in self.library.reader().vector_sets(IMAGE) if s.model_id == model_id), None
+            (s for s in self.library.reader().vector_sets(space) if s.model_id == model_id), None
         )
 
-    def _embed_term(self, term: Term, modality: str, vset: VectorSet) -> np.ndarray | None:
-        """The term's unit vector in ``modality``'s space; None if it has no place there."""
+    def _embed_term(self, term: Term, space: str, vset: VectorSet) -> np.ndarray | None:
+        """The term's unit vector in ``space``; None if it has no place there."""
         if term.kind == "text":
-            model = self._clip() if modality == IMAGE else self._text_model()
             # Lone surrogates (undecodable bytes in argv) crash the tokenizers: make them U+FFFD.
             words = str(term.value)[:MAX_TEXT_CHARS]
             words = words.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-            return model.embed_texts([words])[0]
+            return self._encoders(space).embed_texts([words])[0]
         if term.kind == "image":
-            if modality != IMAGE:
+            model = self._encoders(space)
+            if not isinstance(model, ImageTextEncoder):
                 return None
-            clip = self._clip()
             # At the reduced JPEG scale the indexer uses (DCT scaling, 3-4x faster on camera
             # JPEGs), so a picture that is in the library embeds exactly as it was indexed.
-            picture = self._read_picture(term.value, getattr(clip, "draft_size", None))
-            return clip.embed_images([picture])[0]
+            picture = self._read_picture(term.value, getattr(model, "draft_size", None))
+            return model.embed_images([picture])[0]
         record = self._file(int(term.value))
-        if record.kind != modality:
+        if space not in registry.get(record.kind).spaces:
             return None
         stored = self.library.reader().vectors_of_file(vset.id, record.id)
         if not stored:
@@ -135,12 +143,12 @@ class QueryRunner:
         return picture
 
     def _calibration(
-        self, query: Query, modality: str, vset: VectorSet, combined: np.ndarray
+        self, query: Query, space: str, vset: VectorSet, combined: np.ndarray
     ) -> Calibrate:
         """How this query's cosines become relevances; see :mod:`relevance`."""
         if query.words_only:
-            model = self._clip() if modality == IMAGE else self._text_model()
-            neutral = self._neutral_vectors(model, modality)
+            model = self._encoders(space)
+            neutral = self._neutral_vectors(model, space)
             scale = float(getattr(model, "logit_scale", DEFAULT_LOGIT_SCALE))
             index = self.library.index_for(vset)
             return lambda scores, labels: relevance.against_neutral(
@@ -149,10 +157,10 @@ class QueryRunner:
         sample = self.library.index_for(vset).sample()
         return lambda scores, _: relevance.against_library(scores, combined, sample)
 
-    def _neutral_vectors(self, model: TextEncoder, modality: str) -> np.ndarray:
-        key = (modality, model.model_id)
+    def _neutral_vectors(self, model: TextEncoder, space: str) -> np.ndarray:
+        key = (space, model.model_id)
         if key not in self._neutral:
-            self._neutral[key] = model.embed_texts(list(relevance.NEUTRAL_PROMPTS[modality]))
+            self._neutral[key] = model.embed_texts(list(relevance.NEUTRAL_PROMPTS[space]))
         return self._neutral[key]
 
     def _where(self, filters: Filters) -> tuple[str, list[object]]:
@@ -189,5 +197,5 @@ class QueryRunner:
             calibrate,
             allowed=allowed,
             exclude_files=exclude,
-            chunks_per_file=1 if vset.modality == IMAGE else 4,
+            units_per_file=_UNITS_PER_FILE,
         )
