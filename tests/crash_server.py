@@ -68,7 +68,7 @@ def _arm(point: str, nth: int) -> _Counter:
 
         sync.walk = walk  # type: ignore[assignment]
     elif point == "decode":
-        real_prepare = indexer._prepare_image
+        real_prepare = indexer._prepare
 
         def prepare(*args: Any) -> Any:
             result = real_prepare(*args)
@@ -76,7 +76,7 @@ def _arm(point: str, nth: int) -> _Counter:
                 _die()  # in the decode thread: the whole process dies
             return result
 
-        indexer._prepare_image = prepare  # type: ignore[assignment]
+        indexer._prepare = prepare  # type: ignore[assignment]
     elif point == "encode":
         real_embed = OpenClipEncoder.embed_prepared
 

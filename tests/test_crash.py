@@ -153,7 +153,7 @@ def _check_as_reader(home: Path) -> None:
 def _vectors_by_name(home: Path) -> dict[str, np.ndarray]:
     rows = _query(home, "SELECT f.path, v.vector FROM units v JOIN files f ON f.id = v.file_id")
     vectors = {
-        Path(path).name: np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        Path(path).name: np.frombuffer(blob, dtype=np.float32)
         for path, blob in rows
     }
     assert len(vectors) == len(rows), "a file has more than one vector"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import NewUnit, VectorSet
+from desktop_app.core.db.records import FileUnits, NewUnit, VectorSet
 from desktop_app.core.db.store import Store
 from desktop_app.core.kinds.base import CLIP
 from desktop_app.core.vectors.hnsw import HnswParams, VectorIndex
@@ -46,7 +46,7 @@ def _commit(library: Library, vset: VectorSet, names: list[str], seed: int) -> N
     pending = library.store.pending_files("image")
     data = _vectors(len(pending), seed)
     done = [
-        (rec, {"hash": rec.path}, {vset.id: [NewUnit(v)]})
+        FileUnits(rec, {"hash": rec.path}, {vset.id: [NewUnit(v)]})
         for rec, v in zip(pending, data, strict=True)
     ]
     added = library.store.commit_units(done)[vset.id]

@@ -50,6 +50,14 @@ def _add_more(photos: Path) -> None:
         save_scene(photos / f"b{i:02d}.jpg", 400 + i, (64, 64), quality=90)
 
 
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Libraries made here use 4 KB pages. A full disk is simulated by forbidding the database
+    file to grow (``max_page_count``); the 16 KB pages of a real library keep enough free room
+    that a whole run could still fit in them, so the fill would never be felt."""
+    monkeypatch.setattr(store, "PAGE_SIZE", 4096)
+
+
 def _fill_sqlite(conn: sqlite3.Connection) -> None:
     """From now on the database file cannot grow, as on a full disk."""
     (pages,) = conn.execute("PRAGMA page_count").fetchone()

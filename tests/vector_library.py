@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import NewUnit, VectorSet
+from desktop_app.core.db.records import FileUnits, NewUnit, VectorSet
 from desktop_app.core.kinds.base import CLIP
 
 _COMMIT_BATCH = 2000
@@ -39,7 +39,7 @@ def vector_library(
     for start in range(0, count, _COMMIT_BATCH):
         library.store.commit_units(
             [
-                (
+                FileUnits(
                     rec,
                     {"hash": rec.hash, "width": 640, "height": 480},
                     {vset.id: [NewUnit(vectors[i])]},

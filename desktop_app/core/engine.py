@@ -307,7 +307,10 @@ class Engine:
                 return None  # not downloaded: nothing to re-embed with yet
         if space == TEXT and self._text_loader is SentenceTransformerEncoder:
             return MINILM_ID
-        return self.encoder(space).model_id
+        try:
+            return self.encoder(space).model_id
+        except KnownError:
+            return None  # cannot load now: the index run says so when it needs the model
 
     def watch(self, on_change: Callable[[], None]) -> FolderWatcher:
         """Start watching every root; ``on_change`` runs (in a background thread) after changes

@@ -36,7 +36,12 @@ class Library:
         except OSError as err:
             raise KnownError(f"Cannot use the data folder {home}: {err.strerror or err}.") from None
         self._lock_file: IO[str] | None = self._take_lock() if writer else None
-        self.store = Store(home / "library.db")
+        try:
+            self.store = Store(home / "library.db")
+        except BaseException:  # a newer schema, a damaged file: do not keep the lock held
+            if self._lock_file is not None:
+                self._lock_file.close()
+            raise
         self._indexes: dict[int, VectorIndex] = {}
         self._indexes_lock = threading.Lock()
         self._local = threading.local()

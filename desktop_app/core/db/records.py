@@ -83,3 +83,14 @@ class NewUnit:
     vector: np.ndarray
     span: Span | None = None
     text: str | None = None
+
+
+@dataclass
+class FileUnits:
+    """What one finished file gives a commit: its metadata, its new units per vector set, and
+    whether it is now embedded in every space its kind fills (else it stays pending)."""
+
+    record: FileRecord
+    meta: dict[str, Any]
+    units: dict[int, list[NewUnit]]
+    complete: bool = True

@@ -52,7 +52,11 @@ class Store(UnitTables):
         self.path = db_path
         self.db = sqlite_utils.Database(connect(db_path))
         self._lock = threading.RLock()
-        migrate(self.db)
+        try:
+            migrate(self.db)
+        except BaseException:
+            self.db.conn.close()
+            raise
 
     def close(self) -> None:
         self.db.conn.close()
@@ -151,12 +155,20 @@ class Store(UnitTables):
         )
         return [FileRecord.from_row(r) for r in rows]
 
-    def pending_files(self, kind: str, limit: int | None = None) -> list[FileRecord]:
-        """Files of ``kind`` with a space still to embed (see :meth:`embedded_sets`)."""
-        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE kind = ? AND status = 'pending' ORDER BY id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [FileRecord.from_row(r) for r in self._query(sql, (kind,))]
+    def pending_files(
+        self, kind: str, missing_in: Sequence[int] = (), limit: int | None = None
+    ) -> list[FileRecord]:
+        """Files of ``kind`` still to embed in some space; with ``missing_in``, only those that
+        at least one of these vector sets does not hold yet (see :meth:`embedded_sets`)."""
+        sql = f"SELECT {_FILE_COLUMNS} FROM files f WHERE kind = ? AND status = 'pending'"
+        if missing_in:
+            lacking = " OR ".join(
+                "NOT EXISTS (SELECT 1 FROM embedded e WHERE e.set_id = ? AND e.file_id = f.id)"
+                for _ in missing_in
+            )
+            sql += f" AND ({lacking})"
+        sql += " ORDER BY id" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        return [FileRecord.from_row(r) for r in self._query(sql, (kind, *missing_in))]
 
     def count_by_status(self) -> dict[tuple[str, str], int]:
         rows = self._query("SELECT kind, status, COUNT(*) AS n FROM files GROUP BY kind, status")

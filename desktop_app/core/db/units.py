@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from desktop_app.core.db.records import FileRecord, NewUnit, VectorSet
+from desktop_app.core.db.records import FileUnits, NewUnit, VectorSet
 from desktop_app.core.kinds.base import Span
 
 _SET_COLUMNS = "id, space, model_id, dim, state"
@@ -140,12 +140,13 @@ class UnitTables:
 
     def commit_units(
         self,
-        done: list[tuple[FileRecord, dict[str, Any], dict[int, list[NewUnit]]]],
+        done: Sequence[FileUnits],
         failures: Sequence[tuple[int, str, str | None]] = (),
     ) -> dict[int, list[tuple[int, np.ndarray]]]:
-        """Store finished files atomically: their units per vector set, their metadata, and
-        that each set now holds them; and the ``failures`` (file id, error, content hash).
-        Returns the new (label, stored vector) pairs per set, for the vector backends.
+        """Store finished files atomically: their units per vector set, their metadata, that
+        each set now holds them, and (when complete) that they are indexed; and the
+        ``failures`` (file id, error, content hash). Returns the new (label, vector) pairs per
+        set, for the vector backends.
 
         Labels come from each set's monotonic counter, so a label is never reused, even for a
         vector that reached a backend but not this database before a crash.
@@ -153,8 +154,9 @@ class UnitTables:
         added: dict[int, list[tuple[int, np.ndarray]]] = {}
         with self.transaction() as conn:
             rows = []
-            for record, meta, per_set in done:
-                for set_id, units in per_set.items():
+            for item in done:
+                record, meta = item.record, item.meta
+                for set_id, units in item.units.items():
                     conn.execute(
                         "DELETE FROM units WHERE set_id = ? AND file_id = ?", (set_id, record.id)
                     )
@@ -185,9 +187,10 @@ class UnitTables:
                         "UPDATE vector_sets SET next_label = ? WHERE id = ?", (label, set_id)
                     )
                 conn.execute(
-                    "UPDATE files SET status = 'indexed', error = NULL, hash = ?, width = ?,"
+                    "UPDATE files SET status = ?, error = NULL, hash = ?, width = ?,"
                     " height = ?, taken_at = ?, camera = ?, updated_at = ? WHERE id = ?",
                     (
+                        "indexed" if item.complete else "pending",
                         meta.get("hash"),
                         meta.get("width"),
                         meta.get("height"),

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from desktop_app.core.db.library import Library
-from desktop_app.core.db.records import FileRecord, NewUnit, VectorSet
+from desktop_app.core.db.records import FileRecord, FileUnits, NewUnit, VectorSet
 from desktop_app.core.db.storage import storage_error
 from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder
 from desktop_app.core.errors import CancelledError, KnownError
@@ -54,6 +54,9 @@ class SpaceModels:
     def __init__(self, encoders: dict[str, TextEncoder]) -> None:
         self.encoders = encoders
         self._locks = {space: threading.Lock() for space in encoders}
+
+    def wants(self, space: str) -> bool:
+        return space in self.encoders
 
     def _image(self, space: str) -> ImageTextEncoder:
         encoder = self.encoders[space]
@@ -133,7 +136,7 @@ class _Committer:
 
     def commit(
         self,
-        done: list[tuple[FileRecord, dict[str, Any], dict[int, list[NewUnit]]]],
+        done: list[FileUnits],
         failures: list[tuple[FileRecord, str, str | None]],
     ) -> None:
         added = self.library.store.commit_units(
@@ -176,12 +179,14 @@ def run_index(
         for kind in registry.kinds():
             if not any(_needs_work(library, space, model_ids(space)) for space in kind.spaces):
                 continue
-            try:
-                models = SpaceModels({space: encoders(space) for space in kind.spaces})
-            except KnownError as err:
-                unavailable = unavailable or err
-                continue
-            yield from _embed_kind(library, kind, models, control, threads)
+            loaded: dict[str, TextEncoder] = {}
+            for space in kind.spaces:
+                try:
+                    loaded[space] = encoders(space)
+                except KnownError as err:  # e.g. not downloaded: the other spaces go on
+                    unavailable = unavailable or err
+            if loaded:
+                yield from _embed_kind(library, kind, SpaceModels(loaded), control, threads)
         if unavailable is not None:
             raise unavailable
         yield Progress(
@@ -211,15 +216,21 @@ def _summary(added: int, changed: int, moved: int, removed: int, offline: list[s
     return text
 
 
-def _has_pending(library: Library, space: str) -> bool:
-    return any(library.store.pending_files(kind, limit=1) for kind in registry.kinds_in(space))
+def _has_pending(library: Library, space: str, vset: VectorSet | None) -> bool:
+    """Whether a file with units in ``space`` still waits for ``vset`` (any set: None)."""
+    missing_in = [vset.id] if vset is not None else []
+    return any(
+        library.store.pending_files(kind, missing_in, limit=1) for kind in registry.kinds_in(space)
+    )
 
 
 def _needs_work(library: Library, space: str, model_id: str | None) -> bool:
-    """Pending files, a half-built set, or a different model chosen than the one that built."""
+    """Files the space's newest set lacks, a half-built set, or a different model chosen than
+    the one that built."""
     sets = library.store.vector_sets(space)
+    newest = max(sets, key=lambda s: s.id, default=None)
     return bool(
-        _has_pending(library, space)
+        _has_pending(library, space, newest)
         or any(s.state == "building" for s in sets)
         or (sets and model_id is not None and model_id not in {s.model_id for s in sets})
     )
@@ -255,7 +266,7 @@ def _embed_kind(
         for space, encoder in models.encoders.items()
     }
     committer = _Committer(library, targets)
-    pending = library.store.pending_files(kind.name)
+    pending = library.store.pending_files(kind.name, [vset.id for vset in targets.values()])
     meter = RateMeter(kind.label, len(pending))
     batches = [pending[i : i + FILE_BATCH] for i in range(0, len(pending), FILE_BATCH)]
     yield meter.progress
@@ -279,7 +290,7 @@ def _embed_kind(
                 if number + BATCHES_AHEAD < len(batches):
                     ahead.append(submit(batches[number + BATCHES_AHEAD]))
                 start = time.perf_counter()
-                counts = _embed_and_commit(current, models, targets, committer)
+                counts = _embed_and_commit(current, kind, models, targets, committer)
                 budget.record(
                     sum(item.seconds for item in current),
                     time.perf_counter() - start,
@@ -292,12 +303,13 @@ def _embed_kind(
                     future.cancel()
             budget.close()
     for space, vset in targets.items():
-        if not _has_pending(library, space):
+        if not _has_pending(library, space, vset):
             library.finish_set(vset)
 
 
 def _embed_and_commit(
     batch: list[_Prepared],
+    kind: Extractor,
     models: SpaceModels,
     targets: dict[str, VectorSet],
     committer: _Committer,
@@ -305,7 +317,8 @@ def _embed_and_commit(
     """Embed the units each file still lacks, space by space, and commit the batch."""
     store = committer.library.store
     holds = store.embedded_sets([item.record.id for item in batch])
-    done: list[tuple[FileRecord, dict[str, Any], dict[int, list[NewUnit]]]] = []
+    complete = len(targets) == len(kind.spaces)  # else a space's model is missing
+    done: list[FileUnits] = []
     failures: list[tuple[FileRecord, str, str | None]] = []
     to_embed: dict[str, list[tuple[int, Unit]]] = {}  # space -> (position in done, unit)
     for item in batch:
@@ -314,7 +327,8 @@ def _embed_and_commit(
             continue
         per_set: dict[int, list[NewUnit]] = {}
         position = len(done)
-        done.append((item.record, item.extracted.meta | {"hash": item.hash}, per_set))
+        meta = item.extracted.meta | {"hash": item.hash}
+        done.append(FileUnits(item.record, meta, per_set, complete))
         for space, vset in targets.items():
             if vset.id in holds[item.record.id]:
                 continue  # already embedded in this space
@@ -331,7 +345,7 @@ def _embed_and_commit(
         vectors = models.embed(space, [unit for _, unit in pairs])
         set_id = targets[space].id
         for (position, unit), vector in zip(pairs, vectors, strict=True):
-            done[position][2][set_id].append(NewUnit(vector, unit.span, unit.text))
+            done[position].units[set_id].append(NewUnit(vector, unit.span, unit.text))
     committer.commit(done, failures)
     return {
         "done": len(batch),

@@ -75,6 +75,11 @@ class UnitModels(Protocol):
     """What extractors may ask of a space's model while they cut a file into units: prepare a
     picture for it, or count tokens to fit its window. Only the spaces asked for are loaded."""
 
+    def wants(self, space: str) -> bool:
+        """Whether units in ``space`` are wanted now (its model is loaded); an extractor skips
+        the work of units nobody will embed."""
+        ...
+
     def picture_input(self, space: str) -> tuple[Callable[[Any], Any], int | None]:
         """(prepare an upright RGB picture for the space's model, the JPEG draft size)."""
         ...

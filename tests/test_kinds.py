@@ -1,0 +1,201 @@
+"""Media kinds: the registry, a kind added by a test alone, per-space status, one hit per file.
+
+The two kinds defined here live only in this file: registering one must be enough for the
+scanner, the indexer, search, filters and status to handle its files, without a change to any
+core module.
+"""
+
+import io
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from imagegen import save_scene
+from PIL import Image, PngImagePlugin
+
+from desktop_app.core.encoders.clip import OpenClipEncoder
+from desktop_app.core.encoders.text import SentenceTransformerEncoder
+from desktop_app.core.engine import Engine
+from desktop_app.core.errors import KnownError, ModelNotAvailableError
+from desktop_app.core.kinds import registry
+from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError, Extracted, Span, Unit, UnitModels
+from desktop_app.core.kinds.document import decode_text
+from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.searching.filters import Filters
+
+
+class RecipeExtractor:
+    """Recipe cards: one text unit per ``## `` section, with its lines."""
+
+    name = "recipe"
+    label = "recipes"
+    extensions = frozenset({".recipe"})
+    file_types: Mapping[str, Sequence[str]] = {"recipe": (".recipe",)}
+    spaces = (TEXT,)
+
+    def sniff(self, head: bytes) -> bool:
+        return False
+
+    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
+        lines = decode_text(data).splitlines()
+        starts = [i for i, line in enumerate(lines) if line.startswith("## ")] + [len(lines)]
+        units = [
+            Unit(TEXT, text="\n".join(lines[a:b]), span=Span(a + 1, b, "line"))
+            for a, b in itertools.pairwise(starts)
+        ]
+        return Extracted({"taken_at": 0.0}, units)
+
+
+class PostcardExtractor:
+    """A PNG with a caption in its metadata: a picture unit and a text unit, in two spaces."""
+
+    name = "postcard"
+    label = "postcards"
+    extensions = frozenset({".postcard"})
+    file_types: Mapping[str, Sequence[str]] = {"postcard": (".postcard",)}
+    spaces = (CLIP, TEXT)
+
+    def sniff(self, head: bytes) -> bool:
+        return False
+
+    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
+        try:
+            caption = Image.open(io.BytesIO(data)).text.get("Caption", "")  # type: ignore[attr-defined]
+        except OSError as err:
+            raise DecodeError(f"not a postcard ({err})") from None
+        units = []
+        if models.wants(CLIP):
+            prepare, draft = models.picture_input(CLIP)
+            picture, _ = decode_image(data, draft_size=draft)
+            units.append(Unit(CLIP, pixels=prepare(picture)))
+        if models.wants(TEXT) and caption:
+            units.append(Unit(TEXT, text=caption))
+        return Extracted({"taken_at": 0.0}, units)
+
+
+RECIPES = {
+    "cake.recipe": "## Chocolate cake\nMelt dark chocolate with butter.\nFold in eggs and flour.\n"
+    "## Serving\nDust with icing sugar and serve with cream.\n",
+    "soup.recipe": "## Tomato soup\nRoast tomatoes and garlic, then blend with stock.\n",
+}
+
+
+@pytest.fixture
+def recipes() -> Iterator[None]:
+    with registry.registered(RecipeExtractor()):
+        yield
+
+
+@pytest.fixture
+def postcards() -> Iterator[None]:
+    with registry.registered(PostcardExtractor()):
+        yield
+
+
+def _postcard(path: Path, caption: str, seed: int) -> Path:
+    scene = path.with_suffix(".jpg")
+    save_scene(scene, seed=seed, size=(96, 72))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Caption", caption)
+    with Image.open(scene) as picture:
+        picture.save(path, "PNG", pnginfo=info)
+    scene.unlink()
+    return path
+
+
+def test_registry_lists_kinds_spaces_and_file_types() -> None:
+    assert registry.names() == ("image", "document")
+    assert registry.spaces() == (CLIP, TEXT)
+    assert registry.kinds_in(CLIP) == ("image",)
+    assert registry.file_types()["jpeg"] == (".jpg", ".jpeg", ".jpe", ".jfif")
+    assert registry.kind_of_type("markdown") == "document"
+    assert registry.kind_of("/x/a.JPG", "a.JPG") == "image"
+    assert registry.kind_of("/x/notes.md", "notes.md") == "document"
+    assert registry.kind_of("/x/a.xyz", "a.xyz") is None
+
+
+def test_a_registered_kind_is_gone_after_its_block() -> None:
+    with registry.registered(RecipeExtractor()):
+        assert registry.names() == ("image", "document", "recipe")
+        assert registry.kind_of("/x/cake.recipe", "cake.recipe") == "recipe"
+    assert registry.names() == ("image", "document")
+    assert registry.kind_of("/x/cake.recipe", "cake.recipe") is None
+
+
+def test_a_kind_defined_in_a_test_is_indexed_searched_and_filtered(
+    recipes: None, engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kitchen"
+    folder.mkdir()
+    for name, text in RECIPES.items():
+        (folder / name).write_text(text, "utf-8")
+    (folder / "shopping.txt").write_text("Buy milk, bread and batteries.\n", "utf-8")
+    engine.add_root(folder)
+    phases = [p.phase for p in engine.index()]
+    assert "recipes" in phases and phases[-1] == "done"
+    status = engine.status()
+    assert status.counts["recipe"] == {"indexed": 2}
+    assert status.counts["document"] == {"indexed": 1}
+
+    hits = engine.search("serve it with whipped cream", k=5)
+    best = hits[0]
+    assert (Path(best.path).name, best.kind) == ("cake.recipe", "recipe")
+    assert best.span == Span(4, 5, "line")  # the "Serving" section, not the cake's first one
+    assert best.snippet == "## Serving Dust with icing sugar and serve with cream."
+    assert len({h.file_id for h in hits}) == len(hits), "a file appears once"
+
+    only = engine.search("serve it with whipped cream", k=5, filters=Filters(types=("recipe",)))
+    assert {Path(h.path).name for h in only} == {"cake.recipe", "soup.recipe"}
+    notes = engine.search("serve it with whipped cream", k=5, kinds=("document",))
+    assert [Path(h.path).name for h in notes] == ["shopping.txt"]
+
+
+def _loader_failing() -> SentenceTransformerEncoder:
+    raise ModelNotAvailableError("The text model is not installed yet.")
+
+
+def test_a_space_whose_model_is_missing_does_not_hold_up_the_others(
+    postcards: None,
+    home: Path,
+    tmp_path: Path,
+    tiny_clip: OpenClipEncoder,
+    minilm: SentenceTransformerEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per (file, vector set) status: pictures done while the text space waits."""
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    card = _postcard(folder / "harbour.postcard", "Greetings from the lighthouse by the sea", 1)
+    _postcard(folder / "city.postcard", "Busy market square at noon", 2)
+    with Engine(home, clip_loader=lambda: tiny_clip, text_loader=_loader_failing) as engine:
+        engine.add_root(folder)
+        with pytest.raises(KnownError, match="not installed"):
+            list(engine.index())
+        assert engine.status().counts["postcard"] == {"pending": 2}
+        hits = engine.search_image(str(card), k=2)  # searchable by look already
+        assert Path(hits[0].path).name == "harbour.postcard"
+        store = engine.library.reader()
+        (clip_set,) = store.vector_sets(CLIP)
+        assert clip_set.state == "ready"
+        assert store.vector_sets(TEXT) == []
+
+    calls: list[int] = []
+    embed_prepared = tiny_clip.embed_prepared
+
+    def counted(prepared: Sequence[Any]) -> np.ndarray:
+        calls.append(len(prepared))
+        return embed_prepared(prepared)
+
+    monkeypatch.setattr(tiny_clip, "embed_prepared", counted)
+    with Engine(home, clip_loader=lambda: tiny_clip, text_loader=lambda: minilm) as engine:
+        assert list(engine.index())[-1].phase == "done"
+        assert calls == [], "pictures already embedded were embedded again"
+        assert engine.status().counts["postcard"] == {"indexed": 2}
+        hits = engine.search("a lighthouse on the coast", k=5)
+        assert [Path(h.path).name for h in hits].count("harbour.postcard") == 1
+        best = hits[0]
+        assert Path(best.path).name == "harbour.postcard"
+        assert best.snippet == "Greetings from the lighthouse by the sea"
