@@ -88,7 +88,7 @@ class VectorIndex:
         self._dirty = False
         self._state_saved = False
         self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # (labels, vectors) cache
-        self._sample: np.ndarray | None = None  # see sample()
+        self._sample: tuple[int, np.ndarray] | None = None  # (n, vectors): see sample()
 
     def _new_index(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="cosine", dim=self.dim)
@@ -394,13 +394,13 @@ class VectorIndex:
         """Up to ``n`` vectors spread over the index (fixed seed): the library's score
         distribution for relevance calibration. Cached until the index changes."""
         with self._lock:
-            if self._sample is not None:
-                return self._sample
+            if self._sample is not None and self._sample[0] == n:
+                return self._sample[1]
             live = self._live_labels()
         chosen = np.random.default_rng(0).permutation(np.asarray(live, dtype=np.int64))[:n]
         vectors = self.vectors([int(x) for x in chosen])
         with self._lock:
-            self._sample = vectors
+            self._sample = n, vectors
         return vectors
 
 
