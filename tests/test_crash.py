@@ -27,7 +27,7 @@ from tiny_model import ARCH
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.settings import Settings
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.hnsw import HnswBackend
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +108,7 @@ def _index_and_kill(home: Path, log: Path, when: Callable[[Counts], bool], what:
 # -- consistency checks ---------------------------------------------------------------------------
 
 
-def _live_labels(index: VectorIndex) -> set[int]:
+def _live_labels(index: HnswBackend) -> set[int]:
     """Every label a search can return (an exact search over the whole index)."""
     if len(index) == 0:
         return set()
@@ -191,7 +191,7 @@ def _finish_and_compare(home: Path, photos: Path, reference: Reference) -> None:
         committed = reader.labels(vset.id)
         index_file = engine.library.index_dir / vset.index_file
     # What the writer saved on closing holds every committed label: nothing to re-add.
-    saved = VectorIndex(index_file, vset.dim)
+    saved = HnswBackend(index_file, vset.dim)
     assert saved.load()
     readded, _ = saved.reconcile(committed, lambda labels: pytest.fail(f"re-adding {labels}"))
     assert readded == 0

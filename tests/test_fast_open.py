@@ -15,7 +15,7 @@ import pytest
 from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import IMAGE, NewVector, VectorSet
 from desktop_app.core.db.store import Store
-from desktop_app.core.vectors.hnsw import HnswParams, VectorIndex
+from desktop_app.core.vectors.hnsw import HnswBackend
 
 DIM = 32
 
@@ -122,7 +122,7 @@ def test_index_behind_sqlite_is_repaired(library_home: Path, tmp_path: Path) -> 
     _assert_matches_sqlite(library, vset)
     library.close()
     # The repaired index was saved with its state: the next open takes the fast path.
-    reopened = VectorIndex(library_home / "indexes" / vset.index_file, DIM)
+    reopened = HnswBackend(library_home / "indexes" / vset.index_file, DIM)
     assert reopened.load() and reopened.summary() is not None
 
 
@@ -148,21 +148,11 @@ def test_state_file_of_another_index_file_is_ignored(library_home: Path, tmp_pat
     # A crash between replacing the index file and writing its state: new state, old index.
     index_file = library_home / "indexes" / vset.index_file
     shutil.copy2(tmp_path / "old" / index_file.name, index_file)
-    loaded = VectorIndex(index_file, DIM)
+    loaded = HnswBackend(index_file, DIM)
     assert loaded.load() and loaded.summary() is None
     library, vset = _open(library_home)
     _assert_matches_sqlite(library, vset)
     library.close()
-
-
-def test_build_parameters_live_in_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "i.hnsw"
-    built = VectorIndex(path, DIM, HnswParams(m=8, ef_construction=40, ef_search=50))
-    built.add(list(range(10)), _vectors(10, 1))
-    built.save()
-    loaded = VectorIndex(path, DIM, HnswParams(ef_search=300))
-    assert loaded.load()
-    assert loaded.graph_params() == HnswParams(m=8, ef_construction=40, ef_search=300)
 
 
 def test_labels_resolve_without_reading_vector_rows(library_home: Path) -> None:

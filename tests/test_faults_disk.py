@@ -28,7 +28,7 @@ from desktop_app.core.db.storage import StorageError
 from desktop_app.core.engine import Engine
 from desktop_app.core.indexing import indexer
 from desktop_app.core.vectors import hnsw as vector_index
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.hnsw import HnswBackend
 
 EngineFactory = Callable[..., Engine]
 FIRST, MORE = 20, 30
@@ -142,7 +142,7 @@ def test_index_save_on_a_full_disk_keeps_the_previous_file(tmp_path: Path) -> No
     """hnswlib ignores write errors: without a check, a cut-short file would replace the
     good one. The save must fail, leave the old file, and succeed once space is back."""
     rng = np.random.default_rng(0)
-    index = VectorIndex(tmp_path / "set.hnsw", 16)
+    index = HnswBackend(tmp_path / "set.hnsw", 16)
     index.add(list(range(50)), rng.standard_normal((50, 16)).astype(np.float32))
     index.save()
     good = index.path.read_bytes()
@@ -156,7 +156,7 @@ def test_index_save_on_a_full_disk_keeps_the_previous_file(tmp_path: Path) -> No
     assert not tmp.exists() and not tmp.is_symlink()
     assert index.dirty
     index.save()  # space is back
-    reloaded = VectorIndex(index.path, 16)
+    reloaded = HnswBackend(index.path, 16)
     assert reloaded.load()
     assert reloaded.reconcile(set(range(80)), lambda labels: pytest.fail(f"lost {labels}")) == (
         0,

@@ -15,7 +15,8 @@ from desktop_app.core.db.records import VectorSet
 from desktop_app.core.db.storage import storage_error
 from desktop_app.core.db.store import Store
 from desktop_app.core.errors import KnownError, LibraryBusyError
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.backend import VectorBackend
+from desktop_app.core.vectors.hnsw import HnswBackend
 
 try:
     import fcntl
@@ -36,7 +37,7 @@ class Library:
             raise KnownError(f"Cannot use the data folder {home}: {err.strerror or err}.") from None
         self._lock_file: IO[str] | None = self._take_lock() if writer else None
         self.store = Store(home / "library.db")
-        self._indexes: dict[int, VectorIndex] = {}
+        self._indexes: dict[int, VectorBackend] = {}
         self._indexes_lock = threading.Lock()
         self._local = threading.local()
 
@@ -76,12 +77,12 @@ class Library:
 
     # -- vector sets and their indexes ---------------------------------------------------------
 
-    def index_for(self, vset: VectorSet) -> VectorIndex:
+    def index_for(self, vset: VectorSet) -> VectorBackend:
         """The set's index, loaded and reconciled with SQLite on first use."""
         with self._indexes_lock:
             index = self._indexes.get(vset.id)
             if index is None:
-                index = VectorIndex(self.index_dir / vset.index_file, vset.dim)
+                index = HnswBackend(self.index_dir / vset.index_file, vset.dim)
                 index.load()
                 reader = self.reader()
                 index.reconcile(

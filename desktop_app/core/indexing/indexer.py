@@ -36,7 +36,7 @@ from desktop_app.core.kinds.chunking import chunk_text
 from desktop_app.core.kinds.document import decode_text
 from desktop_app.core.kinds.image import decode_image
 from desktop_app.core.progress import Control, Progress, RateMeter
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.backend import VectorBackend
 
 IMAGE_BATCH = 16
 BATCHES_AHEAD = 2
@@ -113,7 +113,7 @@ def _decode_and_prepare(
 class _Committer:
     """Commits finished files of one vector set and keeps its index and the clock in step."""
 
-    def __init__(self, library: Library, vset: VectorSet, index: VectorIndex) -> None:
+    def __init__(self, library: Library, vset: VectorSet, index: VectorBackend) -> None:
         self.library, self.vset, self.index = library, vset, index
         self._last_save = time.monotonic()
 
