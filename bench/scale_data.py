@@ -31,7 +31,8 @@ import numpy as np
 
 from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import IMAGE
-from desktop_app.core.vectors.hnsw import HnswBackend, HnswParams
+from desktop_app.core.vectors.hnsw import HnswParams
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 DIM = 512
 MODEL_ID = "open_clip:ViT-B-32/random-seed0"
@@ -220,7 +221,7 @@ def build_library(
         conn.execute("UPDATE vector_sets SET next_label = ? WHERE id = ?", (n, vset.id))
     store.mark_ready(vset.id)
     sqlite_s = time.perf_counter() - start
-    index = HnswBackend(library.index_dir / vset.index_file, DIM, params)
+    index = HnswStore(home / "indexes", params).open(vset.id, IMAGE, DIM)
     start = time.perf_counter()
     for first, block in _blocks(gen, n):
         index.add(list(range(first, first + len(block))), block)
@@ -235,7 +236,7 @@ def build_library(
         seed,
         build_s,
         sqlite_s,
-        (library.index_dir / vset.index_file).stat().st_size,
+        index.path.stat().st_size,
     )
     info = asdict(built) | {"home": str(home)}
     (home / "synthetic.json").write_text(json.dumps(info, indent=2))

@@ -28,6 +28,7 @@ from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.settings import Settings
 from desktop_app.core.vectors.hnsw import HnswBackend
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 pytestmark = pytest.mark.slow
 
@@ -189,9 +190,8 @@ def _finish_and_compare(home: Path, photos: Path, reference: Reference) -> None:
         reader = engine.library.reader()
         (vset,) = reader.vector_sets()
         committed = reader.labels(vset.id)
-        index_file = engine.library.index_dir / vset.index_file
     # What the writer saved on closing holds every committed label: nothing to re-add.
-    saved = HnswBackend(index_file, vset.dim)
+    saved = HnswBackend(HnswStore(home / "indexes").path(vset.id), vset.dim)
     assert saved.load()
     readded, _ = saved.reconcile(committed, lambda labels: pytest.fail(f"re-adding {labels}"))
     assert readded == 0

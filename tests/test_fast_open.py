@@ -16,6 +16,7 @@ from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import IMAGE, NewVector, VectorSet
 from desktop_app.core.db.store import Store
 from desktop_app.core.vectors.hnsw import HnswBackend
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 DIM = 32
 
@@ -80,10 +81,14 @@ def library_home(tmp_path: Path) -> Path:
     return home
 
 
+def _index_file(home: Path, vset: VectorSet) -> Path:
+    return HnswStore(home / "indexes").path(vset.id)
+
+
 def _snapshot(library: Library, vset: VectorSet, into: Path) -> None:
     library.save_indexes()
     into.mkdir()
-    for path in library.index_dir.iterdir():
+    for path in (library.home / "indexes").iterdir():
         shutil.copy2(path, into / path.name)
 
 
@@ -122,7 +127,7 @@ def test_index_behind_sqlite_is_repaired(library_home: Path, tmp_path: Path) -> 
     _assert_matches_sqlite(library, vset)
     library.close()
     # The repaired index was saved with its state: the next open takes the fast path.
-    reopened = HnswBackend(library_home / "indexes" / vset.index_file, DIM)
+    reopened = HnswBackend(_index_file(library_home, vset), DIM)
     assert reopened.load() and reopened.summary() is not None
 
 
@@ -146,7 +151,7 @@ def test_state_file_of_another_index_file_is_ignored(library_home: Path, tmp_pat
     _drop(library, ["a7.jpg"])
     library.close()
     # A crash between replacing the index file and writing its state: new state, old index.
-    index_file = library_home / "indexes" / vset.index_file
+    index_file = _index_file(library_home, vset)
     shutil.copy2(tmp_path / "old" / index_file.name, index_file)
     loaded = HnswBackend(index_file, DIM)
     assert loaded.load() and loaded.summary() is None

@@ -29,6 +29,7 @@ from desktop_app.core.engine import Engine
 from desktop_app.core.indexing import indexer
 from desktop_app.core.vectors import hnsw as vector_index
 from desktop_app.core.vectors.hnsw import HnswBackend
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 EngineFactory = Callable[..., Engine]
 FIRST, MORE = 20, 30
@@ -58,6 +59,10 @@ def _fill_sqlite(conn: sqlite3.Connection) -> None:
 
 def _indexed(engine: Engine) -> dict[str, int]:
     return engine.status().counts["image"]
+
+
+def _index_file(engine: Engine, set_id: int) -> Path:
+    return HnswStore(engine.home / "indexes").path(set_id)
 
 
 def _assert_finishes(make_engine: EngineFactory, photos: Path) -> None:
@@ -174,7 +179,7 @@ def test_index_save_on_a_full_disk_during_a_run_is_reported(
     list(engine.index())
     _add_more(photos)
     (vset,) = engine.library.reader().vector_sets()
-    saved = engine.library.index_dir / vset.index_file
+    saved = _index_file(engine, vset.id)
     tmp = saved.with_name(saved.name + ".tmp")
     tmp.symlink_to(DEV_FULL)
     with pytest.raises(StorageError, match="is full"):
@@ -193,7 +198,7 @@ def test_read_only_index_folder_is_reported(
     list(engine.index())
     _add_more(photos)
     (vset,) = engine.library.reader().vector_sets()
-    before = (engine.library.index_dir / vset.index_file).read_bytes()
+    before = _index_file(engine, vset.id).read_bytes()
 
     def read_only(src: Any, dst: Any) -> None:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dst))
@@ -203,8 +208,8 @@ def test_read_only_index_folder_is_reported(
         list(engine.index())
     with pytest.raises(StorageError, match="read-only"):
         engine.close()  # closing saves too; it still releases the database and the lock
-    assert (engine.library.index_dir / vset.index_file).read_bytes() == before
-    assert not list(engine.library.index_dir.glob("*.tmp"))
+    assert _index_file(engine, vset.id).read_bytes() == before
+    assert not list(_index_file(engine, vset.id).parent.glob("*.tmp"))
     monkeypatch.undo()
     _assert_finishes(make_engine, photos)
 

@@ -1,11 +1,25 @@
-"""The hnswlib backend: exact and ANN search agree, repair after a crash, atomic saves."""
+"""The hnswlib backend: exact and ANN search agree, repair after a crash, atomic saves, the state
+file, files named by set id and the old layout's files."""
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from desktop_app.core.db.records import DOCUMENT, IMAGE
 from desktop_app.core.vectors.hnsw import HnswBackend, HnswParams
+from desktop_app.core.vectors.hnsw_store import HnswStore
+
+
+def summary_of(labels: set[int]) -> tuple[int, int, int]:
+    """SQLite's summary of a set of labels (see Store.label_summary)."""
+    return len(labels), sum(labels), max(labels, default=-1)
+
+
+def no_fetch(labels: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+    pytest.fail(f"re-read stored vectors of {labels}")
 
 
 def clustered(n: int, dim: int = 64, clusters: int = 40, seed: int = 0) -> np.ndarray:
@@ -67,7 +81,7 @@ def test_filtered_hnsw_search_matches_exact(
     assert np.mean(recall) >= 0.95
 
 
-# -- files and repair --------------------------------------------------------------------------
+# -- files, repair and the state file -----------------------------------------------------------
 
 
 def test_reconcile_repairs_both_directions(tmp_path: Path) -> None:
@@ -115,3 +129,110 @@ def test_build_parameters_live_in_the_file(tmp_path: Path) -> None:
     loaded = HnswBackend(path, 32, HnswParams(ef_search=300))
     assert loaded.load()
     assert loaded.graph_params() == HnswParams(m=8, ef_construction=40, ef_search=300)
+
+
+def test_state_file_vouches_only_for_the_file_it_describes(tmp_path: Path) -> None:
+    data = clustered(30)
+    path = tmp_path / "i.hnsw"
+    index = HnswBackend(path, 64)
+    index.add(list(range(20)), data[:20])
+    index.remove([19])
+    index.save()
+    assert path.with_name("i.hnsw.state").exists()
+    loaded = HnswBackend(path, 64)
+    assert loaded.load() and loaded.summary() == summary_of(set(range(19)))
+    shutil.copy2(path, tmp_path / "old.hnsw")
+    index.add(list(range(20, 30)), data[20:])
+    index.save()
+    shutil.copy2(tmp_path / "old.hnsw", path)  # a crash between the index and its state
+    stale = HnswBackend(path, 64)
+    assert stale.load() and stale.summary() is None and stale.needs_save
+    committed = set(range(19))
+    assert stale.reconcile(committed, no_fetch, summary_of(committed)) == (0, 0)
+    assert stale.summary() == summary_of(committed)
+    before = path.stat().st_mtime_ns
+    stale.save()  # writes the state file only: the index file is the right one
+    assert path.stat().st_mtime_ns == before
+    fresh = HnswBackend(path, 64)
+    assert fresh.load() and fresh.summary() == summary_of(committed)
+
+
+def test_files_are_named_by_set_id(tmp_path: Path) -> None:
+    store = HnswStore(tmp_path / "indexes")
+    backend = store.open(3, IMAGE, 64)
+    backend.add([0], clustered(1))
+    backend.save()
+    assert sorted(p.name for p in store.folder.iterdir()) == ["set-3.hnsw", "set-3.hnsw.state"]
+    assert store.path(3) == store.folder / "set-3.hnsw"
+    assert store.disk_bytes() == sum(p.stat().st_size for p in store.folder.iterdir())
+    backend.drop()
+    assert list(store.folder.iterdir()) == []
+
+
+# -- libraries written before files were named by set id ----------------------------------------
+
+
+def _legacy(folder: Path, name: str, data: np.ndarray) -> None:
+    """An index saved under an old-layout name, with its state file."""
+    old = HnswBackend(folder / name, data.shape[1])
+    old.add(list(range(len(data))), data)
+    old.save()
+
+
+def test_old_layout_files_are_adopted_with_their_state(tmp_path: Path) -> None:
+    folder = tmp_path / "indexes"
+    folder.mkdir()
+    data = clustered(30)
+    _legacy(folder, "image-1.hnsw", data[:10])
+    _legacy(folder, "image-11.hnsw", data[10:30])  # set 11's: "*-1.hnsw" must not take it
+    _legacy(folder, "document-2.hnsw", data[:5])
+    (folder / "image-1.hnsw.tmp").write_bytes(b"a save a crash cut short")
+    store = HnswStore(folder)
+    first = store.open(1, IMAGE, 64)
+    assert len(first) == 10
+    assert first.summary() == summary_of(set(range(10)))  # the state file still matches
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "document-2.hnsw",
+        "document-2.hnsw.state",
+        "image-11.hnsw",
+        "image-11.hnsw.state",
+        "set-1.hnsw",
+        "set-1.hnsw.state",
+    ]
+    assert len(store.open(11, IMAGE, 64)) == 20
+    assert len(store.open(2, DOCUMENT, 64)) == 5
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"set-{i}.hnsw{suffix}" for i in (1, 11, 2) for suffix in ("", ".state")
+    ]
+    assert len(store.open(1, IMAGE, 64)) == 10  # adopted once; now the set's own file
+
+
+def test_adoption_interrupted_between_its_renames_completes(tmp_path: Path) -> None:
+    folder = tmp_path / "indexes"
+    folder.mkdir()
+    data = clustered(10)
+    _legacy(folder, "image-4.hnsw", data)
+    (folder / "image-4.hnsw.state").rename(folder / "set-4.hnsw.state")  # then the crash
+    adopted = HnswStore(folder).open(4, IMAGE, 64)
+    assert len(adopted) == 10 and adopted.summary() == summary_of(set(range(10)))
+    assert sorted(p.name for p in folder.iterdir()) == ["set-4.hnsw", "set-4.hnsw.state"]
+
+
+def test_a_read_only_store_reads_old_layout_files_where_they_lie(tmp_path: Path) -> None:
+    folder = tmp_path / "indexes"
+    folder.mkdir()
+    _legacy(folder, "image-1.hnsw", clustered(10))
+    before = sorted(p.name for p in folder.iterdir())
+    backend = HnswStore(folder, read_only=True).open(1, IMAGE, 64)
+    assert len(backend) == 10 and backend.summary() is not None
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_dropping_a_set_deletes_its_old_layout_files_too(tmp_path: Path) -> None:
+    folder = tmp_path / "indexes"
+    folder.mkdir()
+    _legacy(folder, "image-1.hnsw", clustered(10))
+    _legacy(folder, "image-11.hnsw", clustered(10))
+    (folder / "image-1.hnsw.tmp").write_bytes(b"")
+    HnswStore(folder).drop(1)
+    assert sorted(p.name for p in folder.iterdir()) == ["image-11.hnsw", "image-11.hnsw.state"]

@@ -72,7 +72,6 @@ class VectorSet:
     modality: str
     model_id: str
     dim: int
-    index_file: str
     state: str
 
 

@@ -255,7 +255,7 @@ class Store:
     # -- vector sets -------------------------------------------------------------------------
 
     def vector_sets(self, modality: str | None = None) -> list[VectorSet]:
-        sql = "SELECT id, modality, model_id, dim, index_file, state FROM vector_sets"
+        sql = "SELECT id, modality, model_id, dim, state FROM vector_sets"
         rows = self._query(
             sql + " WHERE modality = ?" if modality else sql, (modality,) if modality else ()
         )
@@ -268,15 +268,10 @@ class Store:
                 (modality, model_id),
             ).fetchone()
             if row is None:
-                cur = conn.execute(
+                conn.execute(  # index_file: unused, the vector store names its files
                     "INSERT INTO vector_sets (modality, model_id, dim, index_file, state,"
                     " next_label, created_at) VALUES (?, ?, ?, '', 'building', 0, ?)",
                     (modality, model_id, dim, time.time()),
-                )
-                set_id = int(cur.lastrowid or 0)
-                conn.execute(
-                    "UPDATE vector_sets SET index_file = ? WHERE id = ?",
-                    (f"{modality}-{set_id}.hnsw", set_id),
                 )
         found = [s for s in self.vector_sets(modality) if s.model_id == model_id]
         if found[0].dim != dim:
@@ -307,7 +302,7 @@ class Store:
     ) -> list[VectorSet]:
         marks = ",".join("?" * len(states))
         rows = conn.execute(
-            "SELECT id, modality, model_id, dim, index_file, state FROM vector_sets"
+            "SELECT id, modality, model_id, dim, state FROM vector_sets"
             f" WHERE modality = ? AND id != ? AND state IN ({marks})",
             (modality, keep_id, *states),
         )

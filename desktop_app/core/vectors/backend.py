@@ -7,8 +7,8 @@ it (:meth:`VectorBackend.reconcile`). That is what lets a backend lag behind aft
 lose its files, or live on a server, without the library ever losing a vector.
 
 A :class:`VectorStore` says where a library's backends live and opens them, so the library
-names no file, folder or server. Another engine than hnswlib (:mod:`.hnsw`) is a new module
-implementing these two protocols.
+names no file, folder or server. hnswlib files in the library folder are one store
+(:mod:`.hnsw_store`); another engine is a new module implementing these two protocols.
 """
 
 from collections.abc import Callable, Iterable

@@ -14,6 +14,9 @@ the summary equals SQLite's (one aggregate query), the index holds exactly SQLit
 labels come from a monotonic counter and reach the index in commit order, so anything SQLite
 committed that the index lacks raises SQLite's max label, and anything SQLite dropped that the
 index still holds changes the count. Any other case takes the full label-by-label repair.
+
+Which file a set uses is :mod:`.hnsw_store`'s business; this module names only the files kept
+beside it (:func:`companions`).
 """
 
 import errno
