@@ -1,25 +1,22 @@
-"""The hnswlib backend: exact and ANN search agree, repair after a crash, atomic saves, the state
-file, files named by set id and the old layout's files."""
+"""The hnswlib backend: the shared contract, plus what only hnswlib has (exact and ANN search
+agree, repair after a crash, atomic saves, the state file, file names and the old layout)."""
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from vector_backend_contract import VectorBackendContract, no_fetch, summary_of
 
 from desktop_app.core.db.records import DOCUMENT, IMAGE
 from desktop_app.core.vectors.hnsw import HnswBackend, HnswParams
 from desktop_app.core.vectors.hnsw_store import HnswStore
 
 
-def summary_of(labels: set[int]) -> tuple[int, int, int]:
-    """SQLite's summary of a set of labels (see Store.label_summary)."""
-    return len(labels), sum(labels), max(labels, default=-1)
-
-
-def no_fetch(labels: list[int]) -> Iterator[tuple[int, np.ndarray]]:
-    pytest.fail(f"re-read stored vectors of {labels}")
+class TestHnswBackend(VectorBackendContract):
+    @pytest.fixture
+    def vector_store(self, tmp_path: Path) -> HnswStore:
+        return HnswStore(tmp_path / "indexes")
 
 
 def clustered(n: int, dim: int = 64, clusters: int = 40, seed: int = 0) -> np.ndarray:
