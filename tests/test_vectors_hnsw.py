@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vector_backend_contract import VectorBackendContract, no_fetch, summary_of
+from vector_backend_contract import VectorBackendContract, fetch_from, no_fetch, summary_of
 
+from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import DOCUMENT, IMAGE
 from desktop_app.core.vectors.hnsw import HnswBackend, HnswParams
 from desktop_app.core.vectors.hnsw_store import HnswStore
@@ -233,3 +234,21 @@ def test_dropping_a_set_deletes_its_old_layout_files_too(tmp_path: Path) -> None
     (folder / "image-1.hnsw.tmp").write_bytes(b"")
     HnswStore(folder).drop(1)
     assert sorted(p.name for p in folder.iterdir()) == ["image-11.hnsw", "image-11.hnsw.state"]
+
+
+def test_a_new_set_never_takes_a_dropped_sets_files(tmp_path: Path) -> None:
+    """SQLite reuses the id of the newest set once it is dropped; files of that set a crash
+    left behind (the drop commits before the files go) must not become the new set's index:
+    their labels would be the new set's, with the old set's vectors."""
+    library = Library(tmp_path / "lib")
+    first = library.store.ensure_vector_set(IMAGE, "old model", 64)
+    library.store.drop_abandoned(IMAGE, -1)  # the old set goes; a crash keeps its files:
+    _legacy(tmp_path / "lib" / "indexes", f"image-{first.id}.hnsw", clustered(5))
+    vset = library.target_set(IMAGE, IMAGE, "new model", 64)
+    assert vset.id == first.id
+    assert not any((tmp_path / "lib" / "indexes").iterdir())
+    index = library.index_for(vset)
+    fresh = clustered(5, seed=9)
+    assert index.reconcile(set(range(5)), fetch_from(fresh)) == (5, 0)
+    np.testing.assert_allclose(index.vectors([0, 4]), fresh[[0, 4]], atol=1e-6)
+    library.close()

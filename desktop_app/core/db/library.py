@@ -115,8 +115,12 @@ class Library:
         """
         existing = {s.model_id for s in self.store.vector_sets(modality)}
         vset = self.store.ensure_vector_set(modality, model_id, dim)
-        if model_id not in existing and existing:
-            self.store.reset_status(kind)
+        if model_id not in existing:
+            # SQLite reuses the id of the newest set once it is dropped, and a crash after the
+            # drop can leave that set's index behind: never let it pass for the new set's.
+            self.vector_store.drop(vset.id)
+            if existing:
+                self.store.reset_status(kind)
         self._forget(self.store.drop_abandoned(modality, vset.id))
         return vset
 
