@@ -10,6 +10,7 @@ from vector_backend_contract import VectorBackendContract, fetch_from, no_fetch,
 
 from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import DOCUMENT, IMAGE
+from desktop_app.core.engine import Engine
 from desktop_app.core.vectors.hnsw import HnswBackend, HnswParams
 from desktop_app.core.vectors.hnsw_store import HnswStore
 
@@ -165,6 +166,16 @@ def test_files_are_named_by_set_id(tmp_path: Path) -> None:
     assert store.disk_bytes() == sum(p.stat().st_size for p in store.folder.iterdir())
     backend.drop()
     assert list(store.folder.iterdir()) == []
+
+
+def test_engine_status_counts_the_index_files(tmp_path: Path) -> None:
+    with Engine(tmp_path / "lib") as engine:
+        vset = engine.library.store.ensure_vector_set(IMAGE, "model", 64)
+        engine.library.index_for(vset).add(list(range(50)), clustered(50))
+        engine.library.save_indexes()
+        folder = tmp_path / "lib" / "indexes"
+        sizes = sum(p.stat().st_size for p in folder.iterdir())
+        assert engine.status().index_bytes == sizes > 50 * 64 * 4
 
 
 # -- libraries written before files were named by set id ----------------------------------------
