@@ -18,7 +18,7 @@ model" (the algorithm) from "where do the copies sit on this model's scale" (the
 Speed. Synthetic clustered 512-d unit vectors (photo libraries are clumpy; uniform random
 vectors are a pathological ANN case) with 1 % planted near-copies (cosine 0.985) and 0.5 %
 exact copies (same content hash), stored and indexed through the real ``Store`` and
-``VectorIndex`` (``tests/vector_library.py``), then ``find_groups`` timed end to end (read the
+``HnswBackend`` (``tests/vector_library.py``), then ``find_groups`` timed end to end (read the
 vectors from SQLite, batched kNN queries, union-find, describe the groups), warm index, median
 of the repeats. Libraries are kept in ``--workdir`` to be reused.
 

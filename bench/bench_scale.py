@@ -29,7 +29,7 @@ from model_setup import TINY, VIT_RANDOM, prepare_model
 from report import markdown_table, write_json
 from scale_data import DIM, ClipLike, build_library, exact_top, library_home, statistics
 
-from desktop_app.core.vectors.hnsw import DEFAULT_PARAMS, HnswParams, VectorIndex
+from desktop_app.core.vectors.hnsw import DEFAULT_PARAMS, HnswBackend, HnswParams
 
 HERE = Path(__file__).resolve().parent
 TUNE_GRID = [(8, 64), (16, 64), (16, 128), (16, 200), (32, 64), (32, 128)]
@@ -53,7 +53,7 @@ def tune(n: int, queries: np.ndarray, truth: np.ndarray, efs: list[int], seed: i
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for m, efc in TUNE_GRID:
-            index = VectorIndex(Path(tmp) / f"m{m}-{efc}.hnsw", DIM, HnswParams(m, efc, 64))
+            index = HnswBackend(Path(tmp) / f"m{m}-{efc}.hnsw", DIM, HnswParams(m, efc, 64))
             build_s, _ = timed(index.add, list(range(n)), data)
             index.save()
             size = index.path.stat().st_size

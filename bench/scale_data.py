@@ -16,7 +16,7 @@ Queries imitate text queries: near a cluster but farther from it than its member
 
 The library is written the way Snapfind writes its own: ``Store``/``Library`` create the schema,
 the vector set and the index file; rows go in with ``executemany`` inside one transaction; the
-vectors go through ``VectorIndex.add`` and ``VectorIndex.save``. Opening and searching it later is
+vectors go through ``HnswBackend.add`` and ``HnswBackend.save``. Opening and searching it later is
 therefore exactly the application's code path.
 """
 
@@ -31,7 +31,8 @@ import numpy as np
 
 from desktop_app.core.db.library import Library
 from desktop_app.core.kinds.base import CLIP
-from desktop_app.core.vectors.hnsw import HnswParams, VectorIndex
+from desktop_app.core.vectors.hnsw import HnswParams
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 DIM = 512
 MODEL_ID = "open_clip:ViT-B-32/random-seed0"
@@ -224,7 +225,7 @@ def build_library(
         conn.execute("UPDATE vector_sets SET next_label = ? WHERE id = ?", (n, vset.id))
     store.mark_ready(vset.id)
     sqlite_s = time.perf_counter() - start
-    index = VectorIndex(library.index_dir / vset.index_file, DIM, params)
+    index = HnswStore(home / "indexes", params).open(vset.id, CLIP, DIM)
     start = time.perf_counter()
     for first, block in _blocks(gen, n):
         index.add(list(range(first, first + len(block))), block)
@@ -239,7 +240,7 @@ def build_library(
         seed,
         build_s,
         sqlite_s,
-        (library.index_dir / vset.index_file).stat().st_size,
+        index.path.stat().st_size,
     )
     info = asdict(built) | {"home": str(home)}
     (home / "synthetic.json").write_text(json.dumps(info, indent=2))

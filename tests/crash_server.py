@@ -90,14 +90,14 @@ def _arm(point: str, nth: int) -> _Counter:
     elif point in ("commit-before", "commit-after"):
         _arm_transactions(counter, after=point == "commit-after")
     elif point == "index-add":
-        real_add = vector_index.VectorIndex.add
+        real_add = vector_index.HnswBackend.add
 
-        def add(self: vector_index.VectorIndex, *args: Any) -> None:
+        def add(self: vector_index.HnswBackend, *args: Any) -> None:
             real_add(self, *args)
             if counter.hit():
                 _die()
 
-        vector_index.VectorIndex.add = add  # type: ignore[method-assign]
+        vector_index.HnswBackend.add = add  # type: ignore[method-assign]
     elif point.startswith(("index-save-", "thumbnail-")):
         module = vector_index if point.startswith("index-save-") else thumbnails
         _arm_replace(module, counter, point.rsplit("-", 1)[1])

@@ -27,7 +27,8 @@ from tiny_model import ARCH
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.settings import Settings
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.hnsw import HnswBackend
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +109,7 @@ def _index_and_kill(home: Path, log: Path, when: Callable[[Counts], bool], what:
 # -- consistency checks ---------------------------------------------------------------------------
 
 
-def _live_labels(index: VectorIndex) -> set[int]:
+def _live_labels(index: HnswBackend) -> set[int]:
     """Every label a search can return (an exact search over the whole index)."""
     if len(index) == 0:
         return set()
@@ -152,10 +153,7 @@ def _check_as_reader(home: Path) -> None:
 
 def _vectors_by_name(home: Path) -> dict[str, np.ndarray]:
     rows = _query(home, "SELECT f.path, v.vector FROM units v JOIN files f ON f.id = v.file_id")
-    vectors = {
-        Path(path).name: np.frombuffer(blob, dtype=np.float32)
-        for path, blob in rows
-    }
+    vectors = {Path(path).name: np.frombuffer(blob, dtype=np.float32) for path, blob in rows}
     assert len(vectors) == len(rows), "a file has more than one vector"
     return vectors
 
@@ -190,9 +188,8 @@ def _finish_and_compare(home: Path, photos: Path, reference: Reference) -> None:
         reader = engine.library.reader()
         (vset,) = reader.vector_sets()
         committed = reader.labels(vset.id)
-        index_file = engine.library.index_dir / vset.index_file
     # What the writer saved on closing holds every committed label: nothing to re-add.
-    saved = VectorIndex(index_file, vset.dim)
+    saved = HnswBackend(HnswStore(home / "indexes").path(vset.id), vset.dim)
     assert saved.load()
     readded, _ = saved.reconcile(committed, lambda labels: pytest.fail(f"re-adding {labels}"))
     assert readded == 0

@@ -16,7 +16,8 @@ from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import FileUnits, NewUnit, VectorSet
 from desktop_app.core.db.store import Store
 from desktop_app.core.kinds.base import CLIP
-from desktop_app.core.vectors.hnsw import HnswParams, VectorIndex
+from desktop_app.core.vectors.hnsw import HnswBackend
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 DIM = 32
 
@@ -84,10 +85,14 @@ def library_home(tmp_path: Path) -> Path:
     return home
 
 
+def _index_file(home: Path, vset: VectorSet) -> Path:
+    return HnswStore(home / "indexes").path(vset.id)
+
+
 def _snapshot(library: Library, vset: VectorSet, into: Path) -> None:
     library.save_indexes()
     into.mkdir()
-    for path in library.index_dir.iterdir():
+    for path in (library.home / "indexes").iterdir():
         shutil.copy2(path, into / path.name)
 
 
@@ -126,7 +131,7 @@ def test_index_behind_sqlite_is_repaired(library_home: Path, tmp_path: Path) -> 
     _assert_matches_sqlite(library, vset)
     library.close()
     # The repaired index was saved with its state: the next open takes the fast path.
-    reopened = VectorIndex(library_home / "indexes" / vset.index_file, DIM)
+    reopened = HnswBackend(_index_file(library_home, vset), DIM)
     assert reopened.load() and reopened.summary() is not None
 
 
@@ -150,23 +155,13 @@ def test_state_file_of_another_index_file_is_ignored(library_home: Path, tmp_pat
     _drop(library, ["a7.jpg"])
     library.close()
     # A crash between replacing the index file and writing its state: new state, old index.
-    index_file = library_home / "indexes" / vset.index_file
+    index_file = _index_file(library_home, vset)
     shutil.copy2(tmp_path / "old" / index_file.name, index_file)
-    loaded = VectorIndex(index_file, DIM)
+    loaded = HnswBackend(index_file, DIM)
     assert loaded.load() and loaded.summary() is None
     library, vset = _open(library_home)
     _assert_matches_sqlite(library, vset)
     library.close()
-
-
-def test_build_parameters_live_in_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "i.hnsw"
-    built = VectorIndex(path, DIM, HnswParams(m=8, ef_construction=40, ef_search=50))
-    built.add(list(range(10)), _vectors(10, 1))
-    built.save()
-    loaded = VectorIndex(path, DIM, HnswParams(ef_search=300))
-    assert loaded.load()
-    assert loaded.graph_params() == HnswParams(m=8, ef_construction=40, ef_search=300)
 
 
 def test_labels_resolve_without_reading_vector_rows(library_home: Path) -> None:

@@ -28,7 +28,8 @@ from desktop_app.core.db.storage import StorageError
 from desktop_app.core.engine import Engine
 from desktop_app.core.indexing import indexer
 from desktop_app.core.vectors import hnsw as vector_index
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.hnsw import HnswBackend
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 EngineFactory = Callable[..., Engine]
 FIRST, MORE = 20, 30
@@ -66,6 +67,10 @@ def _fill_sqlite(conn: sqlite3.Connection) -> None:
 
 def _indexed(engine: Engine) -> dict[str, int]:
     return engine.status().counts["image"]
+
+
+def _index_file(engine: Engine, set_id: int) -> Path:
+    return HnswStore(engine.home / "indexes").path(set_id)
 
 
 def _assert_finishes(make_engine: EngineFactory, photos: Path) -> None:
@@ -150,7 +155,7 @@ def test_index_save_on_a_full_disk_keeps_the_previous_file(tmp_path: Path) -> No
     """hnswlib ignores write errors: without a check, a cut-short file would replace the
     good one. The save must fail, leave the old file, and succeed once space is back."""
     rng = np.random.default_rng(0)
-    index = VectorIndex(tmp_path / "set.hnsw", 16)
+    index = HnswBackend(tmp_path / "set.hnsw", 16)
     index.add(list(range(50)), rng.standard_normal((50, 16)).astype(np.float32))
     index.save()
     good = index.path.read_bytes()
@@ -164,7 +169,7 @@ def test_index_save_on_a_full_disk_keeps_the_previous_file(tmp_path: Path) -> No
     assert not tmp.exists() and not tmp.is_symlink()
     assert index.dirty
     index.save()  # space is back
-    reloaded = VectorIndex(index.path, 16)
+    reloaded = HnswBackend(index.path, 16)
     assert reloaded.load()
     assert reloaded.reconcile(set(range(80)), lambda labels: pytest.fail(f"lost {labels}")) == (
         0,
@@ -182,7 +187,7 @@ def test_index_save_on_a_full_disk_during_a_run_is_reported(
     list(engine.index())
     _add_more(photos)
     (vset,) = engine.library.reader().vector_sets()
-    saved = engine.library.index_dir / vset.index_file
+    saved = _index_file(engine, vset.id)
     tmp = saved.with_name(saved.name + ".tmp")
     tmp.symlink_to(DEV_FULL)
     with pytest.raises(StorageError, match="is full"):
@@ -201,7 +206,7 @@ def test_read_only_index_folder_is_reported(
     list(engine.index())
     _add_more(photos)
     (vset,) = engine.library.reader().vector_sets()
-    before = (engine.library.index_dir / vset.index_file).read_bytes()
+    before = _index_file(engine, vset.id).read_bytes()
 
     def read_only(src: Any, dst: Any) -> None:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dst))
@@ -211,8 +216,8 @@ def test_read_only_index_folder_is_reported(
         list(engine.index())
     with pytest.raises(StorageError, match="read-only"):
         engine.close()  # closing saves too; it still releases the database and the lock
-    assert (engine.library.index_dir / vset.index_file).read_bytes() == before
-    assert not list(engine.library.index_dir.glob("*.tmp"))
+    assert _index_file(engine, vset.id).read_bytes() == before
+    assert not list(_index_file(engine, vset.id).parent.glob("*.tmp"))
     monkeypatch.undo()
     _assert_finishes(make_engine, photos)
 

@@ -165,5 +165,5 @@ def test_model_change_reembeds_and_keeps_old_set_until_done(
     assert sets == [("open_clip:other/test", "ready")]
     assert second.status().counts["image"] == {"indexed": 3}
     assert len(second.search_image(photos / "p0.jpg", k=5)) == 3
-    assert not (second.library.index_dir / "image-1.hnsw").exists()
-    assert not (second.library.index_dir / "image-1.hnsw.state").exists()
+    assert not (second.home / "indexes" / "set-1.hnsw").exists()
+    assert not (second.home / "indexes" / "set-1.hnsw.state").exists()

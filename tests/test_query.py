@@ -19,7 +19,6 @@ from desktop_app.core.searching.relevance import (
     against_library,
     against_neutral,
 )
-from desktop_app.core.vectors.hnsw import VectorIndex
 
 NOTES = {
     "bread.md": "Sourdough bread: feed the starter, knead the dough, let it rise overnight and "
@@ -214,28 +213,6 @@ def test_offline_folder_is_hidden_then_back_without_re_embedding(
     assert len(engine.search("a photo", k=10)) == 6
     after = engine.library.reader().vector_count(engine.library.searchable_set("clip").id)  # type: ignore[union-attr]
     assert before == after == 6
-
-
-def test_filtered_hnsw_search_matches_exact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past the exact-scan limit, hnswlib's filter callback still returns the subset's top k."""
-    rng = np.random.default_rng(0)
-    centres = rng.normal(size=(20, 32))
-    data = centres[rng.integers(0, 20, 6000)] + 0.3 * rng.normal(size=(6000, 32))
-    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
-    index = VectorIndex(tmp_path / "v.hnsw", 32)
-    index.add(list(range(6000)), data)
-    allowed = set(range(0, 6000, 7))
-    monkeypatch.setattr("desktop_app.core.vectors.hnsw.FILTERED_EXACT_LIMIT", 10)
-    recall = []
-    for query in data[:20]:
-        found = [label for label, _ in index.search_among(query, 10, allowed)]
-        assert set(found) <= allowed and len(found) == 10
-        subset = np.array(sorted(allowed))
-        exact = subset[np.argsort(-(data[subset] @ query))[:10]]
-        recall.append(len(set(found) & set(exact.tolist())) / 10)
-    assert np.mean(recall) >= 0.95
 
 
 CALIBRATION_NOTES = {

@@ -163,7 +163,7 @@ def test_warm_up_loads_what_the_first_query_needs(
     reader = make_engine(writer=False)
     reader.warm_up()
     assert reader._clip is not None and reader._text is not None
-    from desktop_app.core.vectors.hnsw import VectorIndex
+    from desktop_app.core.vectors.hnsw import HnswBackend
 
-    monkeypatch.setattr(VectorIndex, "load", lambda _: pytest.fail("index loaded by the query"))
+    monkeypatch.setattr(HnswBackend, "load", lambda _: pytest.fail("index loaded by the query"))
     assert reader.search("red", k=3)

@@ -483,7 +483,7 @@ class Engine:
             model=self.settings.clip_model,
             vector_sets=sets,
             database_bytes=db_bytes,
-            index_bytes=_folder_bytes(self.library.index_dir),
+            index_bytes=self.library.vector_store.disk_bytes(),
             thumbnail_bytes=_folder_bytes(self.library.thumbnail_dir),
             errors=sum(c.get("failed", 0) for c in counts.values()),
         )

@@ -1,9 +1,13 @@
 """One library on disk: the SQLite store, the vector indexes beside it, and the writer lock.
 
 A library is opened either as the single *writer* (which holds an exclusive lock file for as
-long as it is open, saves index files and repairs them after a crash) or as a *reader* (which
+long as it is open, saves indexes and repairs them after a crash) or as a *reader* (which
 repairs its in-memory copy of an index from SQLite but never writes). Readers in other
 threads of the writer's process share its in-memory indexes.
+
+The indexes are vector backends (:mod:`desktop_app.core.vectors.backend`) opened through a
+vector store, hnswlib files in ``indexes/`` unless the caller gives another: the library only
+keeps them consistent with SQLite, and never learns where or how they are kept.
 """
 
 import os
@@ -16,7 +20,8 @@ from desktop_app.core.db.storage import storage_error
 from desktop_app.core.db.store import Store
 from desktop_app.core.errors import KnownError, LibraryBusyError
 from desktop_app.core.kinds import registry
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.backend import VectorBackend, VectorStore
+from desktop_app.core.vectors.hnsw_store import HnswStore
 
 try:
     import fcntl
@@ -25,14 +30,17 @@ except ImportError:  # pragma: no cover - Windows: no advisory lock, single-inst
 
 
 class Library:
-    def __init__(self, home: Path, *, writer: bool = True) -> None:
+    def __init__(
+        self, home: Path, *, writer: bool = True, vector_store: VectorStore | None = None
+    ) -> None:
         self.home = home
         self.writer = writer
-        self.index_dir = home / "indexes"
         self.thumbnail_dir = home / "thumbnails"
         try:
             home.mkdir(parents=True, exist_ok=True)
-            self.index_dir.mkdir(exist_ok=True)
+            self.vector_store: VectorStore = vector_store or HnswStore(
+                home / "indexes", read_only=not writer
+            )
         except OSError as err:
             raise KnownError(f"Cannot use the data folder {home}: {err.strerror or err}.") from None
         self._lock_file: IO[str] | None = self._take_lock() if writer else None
@@ -42,7 +50,7 @@ class Library:
             if self._lock_file is not None:
                 self._lock_file.close()
             raise
-        self._indexes: dict[int, VectorIndex] = {}
+        self._indexes: dict[int, VectorBackend] = {}
         self._indexes_lock = threading.Lock()
         self._local = threading.local()
 
@@ -82,13 +90,12 @@ class Library:
 
     # -- vector sets and their indexes ---------------------------------------------------------
 
-    def index_for(self, vset: VectorSet) -> VectorIndex:
+    def index_for(self, vset: VectorSet) -> VectorBackend:
         """The set's index, loaded and reconciled with SQLite on first use."""
         with self._indexes_lock:
             index = self._indexes.get(vset.id)
             if index is None:
-                index = VectorIndex(self.index_dir / f"set-{vset.id}.hnsw", vset.dim)
-                index.load()
+                index = self.vector_store.open(vset.id, vset.space, vset.dim)
                 reader = self.reader()
                 index.reconcile(
                     lambda: reader.labels(vset.id),
@@ -125,16 +132,14 @@ class Library:
         self._forget(self.store.mark_ready(vset.id))
 
     def _forget(self, dropped: list[VectorSet]) -> None:
+        """Delete the indexes of sets SQLite dropped."""
         for old in dropped:
             with self._indexes_lock:
-                self._indexes.pop(old.id, None)
-            for path in (
-                self.index_dir / f"set-{old.id}.hnsw",
-                self.index_dir / f"set-{old.id}.hnsw.tmp",
-                self.index_dir / f"set-{old.id}.hnsw.state",
-                self.index_dir / f"set-{old.id}.hnsw.state.tmp",
-            ):
-                path.unlink(missing_ok=True)
+                index = self._indexes.pop(old.id, None)
+            if index is not None:
+                index.drop()
+            else:
+                self.vector_store.drop(old.id)
 
     def drop_labels(self, freed: dict[int, list[int]]) -> None:
         for set_id, labels in freed.items():

@@ -66,7 +66,8 @@ CREATE INDEX vectors_label_lookup ON vectors(set_id, label, file_id, line_start,
 """
 
 # Media kinds and embedding spaces come apart: a vector set belongs to a space ('clip', 'text'),
-# not to a kind of file, and names no index file (its backend names its own). Each vector row
+# not to a kind of file, and names no index file (its backend names its own by the set's id,
+# which is therefore never reused). Each vector row
 # becomes a *unit*: its span in the file (lines, seconds, pages), a text unit's words (so hits
 # quote them without re-reading the file) and its vector.
 # `embedded` records which files each set holds (possibly with no units), so that a file can
@@ -74,10 +75,22 @@ CREATE INDEX vectors_label_lookup ON vectors(set_id, label, file_id, line_start,
 # chunks are read once more and their words stored; their old vectors stay searchable until
 # then. Pictures keep theirs.
 _M003_UNITS = """
-ALTER TABLE vector_sets RENAME COLUMN modality TO space;
-UPDATE vector_sets SET space = CASE space WHEN 'image' THEN 'clip' WHEN 'document' THEN 'text'
-    ELSE space END;
-ALTER TABLE vector_sets DROP COLUMN index_file;
+CREATE TABLE new_vector_sets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: old files never pass for a new set's
+    space TEXT NOT NULL,            -- 'clip' (CLIP) | 'text' (sentence-transformers)
+    model_id TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    state TEXT NOT NULL,            -- 'building' | 'ready'
+    next_label INTEGER NOT NULL,    -- labels are never reused
+    created_at REAL NOT NULL,
+    UNIQUE (space, model_id)
+);
+INSERT INTO new_vector_sets (id, space, model_id, dim, state, next_label, created_at)
+    SELECT id, CASE modality WHEN 'image' THEN 'clip' WHEN 'document' THEN 'text'
+        ELSE modality END, model_id, dim, state, next_label, created_at
+    FROM vector_sets;
+DROP TABLE vector_sets;
+ALTER TABLE new_vector_sets RENAME TO vector_sets;
 CREATE TABLE units (
     set_id INTEGER NOT NULL REFERENCES vector_sets(id),
     label INTEGER NOT NULL,

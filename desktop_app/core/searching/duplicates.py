@@ -28,7 +28,7 @@ from desktop_app.core.db.store import Store
 from desktop_app.core.errors import CancelledError, KnownError
 from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.progress import Control, Progress
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.backend import VectorBackend
 
 # Cosine thresholds for real CLIP image embeddings. Immich, which groups duplicates by the same
 # CLIP distance, defaults to a distance of 0.01 (cosine 0.99), which catches re-encoded and
@@ -141,7 +141,7 @@ class _Groups:
 def find_groups(
     store: Store,
     set_id: int,
-    index: VectorIndex,
+    index: VectorBackend,
     threshold: float,
     *,
     root_ids: set[int] | None = None,
@@ -181,7 +181,7 @@ def find_groups(
 def _edges(
     labels: np.ndarray,
     vectors: np.ndarray,
-    index: VectorIndex,
+    index: VectorBackend,
     threshold: float,
     k: int,
     control: Control,

@@ -16,7 +16,7 @@ import numpy as np
 from desktop_app.core.db.records import FileRecord
 from desktop_app.core.db.store import Store
 from desktop_app.core.kinds.base import Span
-from desktop_app.core.vectors.hnsw import VectorIndex
+from desktop_app.core.vectors.backend import VectorBackend
 
 # (scores, labels of the hits) -> relevances, for one query. Labels rather than vectors: only
 # some calibrations need the hits' vectors, and fetching 500 of them is not free.
@@ -60,7 +60,7 @@ class Hit:
 def rank(
     store: Store,
     set_id: int,
-    index: VectorIndex,
+    index: VectorBackend,
     query: np.ndarray,
     k: int,
     calibrate: Calibrate,

@@ -1,8 +1,8 @@
-"""An hnswlib index (cosine space) for one vector set, kept consistent with SQLite.
+"""The hnswlib backend (cosine space) of one vector set: an index file kept consistent with SQLite.
 
 SQLite commits first, then vectors are added here, and the file is saved atomically (temp file,
 fsync, rename) from time to time. After a crash the file can therefore lag behind SQLite, or
-still hold labels SQLite has since dropped; :meth:`VectorIndex.reconcile` repairs both from the
+still hold labels SQLite has since dropped; :meth:`HnswBackend.reconcile` repairs both from the
 vectors stored in SQLite. Small libraries are searched exactly, which returns the same ranking
 as a perfect ANN search.
 
@@ -14,6 +14,9 @@ the summary equals SQLite's (one aggregate query), the index holds exactly SQLit
 labels come from a monotonic counter and reach the index in commit order, so anything SQLite
 committed that the index lacks raises SQLite's max label, and anything SQLite dropped that the
 index still holds changes the count. Any other case takes the full label-by-label repair.
+
+Which file a set uses is :mod:`.hnsw_store`'s business; this module names only the files kept
+beside it (:func:`companions`).
 """
 
 import errno
@@ -26,6 +29,8 @@ from pathlib import Path
 
 import hnswlib
 import numpy as np
+
+from desktop_app.core.vectors.backend import Fetch, LabelSummary
 
 # Below this many vectors a brute-force scan is both exact and about as fast as HNSW.
 EXACT_SEARCH_LIMIT = 5000
@@ -51,16 +56,12 @@ class HnswParams:
 
 DEFAULT_PARAMS = HnswParams()
 
-# (count, sum, max) of a set of labels; max is -1 for none. See Store.label_summary.
-LabelSummary = tuple[int, int, int]
 
-# Returns the stored vectors of the given labels, as (label, vector) pairs.
-Fetch = Callable[[list[int]], Iterable[tuple[int, np.ndarray]]]
-
-
-def summarise(labels: Iterable[int]) -> LabelSummary:
-    items = list(labels)
-    return len(items), sum(items), max(items, default=-1)
+def companions(path: Path) -> tuple[Path, Path, Path]:
+    """The files kept beside an index file: its state file, and the temporary names both are
+    written under before the rename that publishes them."""
+    state = path.with_name(path.name + ".state")
+    return state, path.with_name(path.name + ".tmp"), state.with_name(state.name + ".tmp")
 
 
 def _check_written(path: Path, expected: int) -> None:
@@ -71,15 +72,22 @@ def _check_written(path: Path, expected: int) -> None:
         raise OSError(errno.ENOSPC, f"the index file was cut short ({size} of {expected} bytes)")
 
 
-class VectorIndex:
-    """Thread-safe wrapper: one lock serialises adds, deletes, saves and queries."""
+class HnswBackend:
+    """A :class:`~.backend.VectorBackend` on an hnswlib index saved at ``path``.
+
+    Thread-safe: one lock serialises adds, deletes, saves and queries.
+    """
 
     def __init__(self, path: Path, dim: int, params: HnswParams = DEFAULT_PARAMS) -> None:
         self.path = path
-        self.state_path = path.with_name(path.name + ".state")
+        self.state_path, self._tmp_path, self._state_tmp_path = companions(path)
         self.dim = dim
         self.params = params
         self._lock = threading.Lock()
+        self._empty()
+
+    def _empty(self) -> None:
+        """Hold nothing (a new index, or one whose files were dropped)."""
         self._index = self._new_index(_INITIAL_CAPACITY)
         self._deleted: set[int] = set()  # labels marked deleted in _index (never reused)
         self._sum = 0  # of the live labels
@@ -88,7 +96,7 @@ class VectorIndex:
         self._dirty = False
         self._state_saved = False
         self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # (labels, vectors) cache
-        self._sample: np.ndarray | None = None  # see sample()
+        self._sample: tuple[int, np.ndarray] | None = None  # (n, vectors): see sample()
 
     def _new_index(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="cosine", dim=self.dim)
@@ -143,7 +151,7 @@ class VectorIndex:
             if not self.needs_save and self.path.exists():
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp = self._tmp_path
             write_index = self._dirty or not self.path.exists()
             expected = 0
             if write_index:
@@ -159,7 +167,7 @@ class VectorIndex:
         if write_index:
             try:
                 _check_written(tmp, expected)
-                _fsync(tmp)
+                fsync(tmp)
                 self.state_path.unlink(missing_ok=True)  # never beside a file it does not describe
                 os.replace(tmp, self.path)
             except OSError:  # full or read-only disk: the previous file stays, as does the work
@@ -167,15 +175,22 @@ class VectorIndex:
                 self._dirty = True
                 raise
         if state is None:
-            _fsync(self.path.parent)
+            fsync(self.path.parent)
             return
         size, mtime_ns = _identity(self.path)
-        state_tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+        state_tmp = self._state_tmp_path
         state_tmp.write_text(json.dumps(state | {"size": size, "mtime_ns": mtime_ns}), "utf-8")
-        _fsync(state_tmp)
+        fsync(state_tmp)
         os.replace(state_tmp, self.state_path)
-        _fsync(self.path.parent)
+        fsync(self.path.parent)
         self._state_saved = True
+
+    def drop(self) -> None:
+        """Delete the index file and the files beside it, and hold nothing."""
+        with self._lock:
+            for path in (self.path, *companions(self.path)):
+                path.unlink(missing_ok=True)
+            self._empty()
 
     def summary(self) -> LabelSummary | None:
         """(count, sum, max) of the live labels; None while unknown (see :meth:`reconcile`)."""
@@ -394,13 +409,13 @@ class VectorIndex:
         """Up to ``n`` vectors spread over the index (fixed seed): the library's score
         distribution for relevance calibration. Cached until the index changes."""
         with self._lock:
-            if self._sample is not None:
-                return self._sample
+            if self._sample is not None and self._sample[0] == n:
+                return self._sample[1]
             live = self._live_labels()
         chosen = np.random.default_rng(0).permutation(np.asarray(live, dtype=np.int64))[:n]
         vectors = self.vectors([int(x) for x in chosen])
         with self._lock:
-            self._sample = vectors
+            self._sample = n, vectors
         return vectors
 
 
@@ -410,7 +425,8 @@ def _identity(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries (what a rename changed), to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
