@@ -136,7 +136,7 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     reader = engine.library.reader()
     # Relevance as a words query gets it: against the neutral prompts (their vectors cached).
     neutral = clip.embed_texts(list(relevance.NEUTRAL_PROMPTS["image"]))
-    scale = float(getattr(clip, "logit_scale", 100.0))
+    scale = clip.logit_scale
 
     def calibrate(scores: np.ndarray, labels: list[int]) -> np.ndarray:
         return relevance.against_neutral(scores, index.vectors(labels), neutral, scale)

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from desktop_app.core import paths
 from desktop_app.core.db.library import Library
@@ -171,9 +170,9 @@ class Engine:
         if check:  # a fresh load: a running fast path has released the fp32 reference
             with self._model_lock:
                 self._clip = None
-        clip: Any = self.clip() if check else self._clip
+        clip = self.clip() if check else self._clip
         state = None
-        if clip is not None and hasattr(clip, "resolve_precision"):
+        if clip is not None:
             state = clip.resolve_precision(recheck=True) if check else clip.precision_state
         model_id = clip.model_id if clip is not None else ""
         if clip is None and self._clip_loader == self._load_clip:

@@ -23,9 +23,6 @@ from desktop_app.core.searching.filters import Filters
 from desktop_app.core.searching.ranking import Calibrate, Hit, merge, rank
 from desktop_app.core.searching.terms import MAX_TEXT_CHARS, Query, Term
 
-# CLIP's trained logit scale, for encoders that do not report their own.
-DEFAULT_LOGIT_SCALE = 100.0
-
 
 class QueryRunner:
     """Answers queries for one library; safe to use from several threads at once."""
@@ -107,7 +104,7 @@ class QueryRunner:
             clip = self._clip()
             # At the reduced JPEG scale the indexer uses (DCT scaling, 3-4x faster on camera
             # JPEGs), so a picture that is in the library embeds exactly as it was indexed.
-            picture = self._read_picture(term.value, getattr(clip, "draft_size", None))
+            picture = self._read_picture(term.value, clip.draft_size)
             return clip.embed_images([picture])[0]
         record = self._file(int(term.value))
         if record.kind != modality:
@@ -141,7 +138,7 @@ class QueryRunner:
         if query.words_only:
             model = self._clip() if modality == IMAGE else self._text_model()
             neutral = self._neutral_vectors(model, modality)
-            scale = float(getattr(model, "logit_scale", DEFAULT_LOGIT_SCALE))
+            scale = model.logit_scale
             index = self.library.index_for(vset)
             return lambda scores, labels: relevance.against_neutral(
                 scores, index.vectors(labels), neutral, scale
