@@ -21,7 +21,7 @@ def _vector_count(engine: Engine, modality: str = "image") -> int:
 def embedded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Batch sizes the engine's CLIP actually embeds (the shared model is restored after)."""
     calls: list[int] = []
-    clip = engine.clip()
+    clip = engine.encoders.clip()
     original = clip.embed_prepared
 
     def counted(prepared):  # type: ignore[no-untyped-def]
