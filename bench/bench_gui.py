@@ -85,7 +85,7 @@ def query_to_thumbnails(home: Path, photos: Path, queries: list[str]) -> list[fl
     window.resize(1280, 800)
     window.show()
     window.refresh_library()
-    engine.clip()  # the model stays warm after the first search; measure warm queries
+    engine.encoders.clip()  # the model stays warm after the first search; measure warm queries
     engine.search("warm up", 5)
     blank = placeholder(window.results_view.zoom()).toImage()
     times = []

@@ -224,8 +224,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
     engine = Engine(home, clip_loader=clip_loader)
     try:
-        clip_s, _ = timed(engine.clip)
-        text_s, _ = timed(engine.text_model)
+        clip_s, _ = timed(engine.encoders.clip)
+        text_s, _ = timed(engine.encoders.text)
         machine["torch_threads"] = torch.get_num_threads()
         rss_load = peak_rss_mb()
         rss_now_load = rss_mb()

@@ -125,7 +125,7 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     out["vectors"] = len(index)
     out["graph"] = vars(index.graph_params()) | {"default_ef": index.params.ef_search}
     out["summary_query_s"], _ = timed(engine.library.reader().label_summary, vset.id)
-    out["model_load_s"], clip = timed(engine.clip)
+    out["model_load_s"], clip = timed(engine.encoders.clip)
     out["rss_after_model_mb"] = rss_mb()
     out["first_text_query_s"], _ = timed(engine.search, "a photo taken on holiday", 20)
     texts: dict[str, Any] = {}
@@ -136,7 +136,7 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     reader = engine.library.reader()
     # Relevance as a words query gets it: against the neutral prompts (their vectors cached).
     neutral = clip.embed_texts(list(relevance.NEUTRAL_PROMPTS["clip"]))
-    scale = float(getattr(clip, "logit_scale", 100.0))
+    scale = clip.logit_scale
 
     def calibrate(scores: np.ndarray, labels: list[int]) -> np.ndarray:
         return relevance.against_neutral(scores, index.vectors(labels), neutral, scale)

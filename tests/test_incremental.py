@@ -21,7 +21,7 @@ def _vector_count(engine: Engine, space: str = "clip") -> int:
 def embedded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Batch sizes the engine's CLIP actually embeds (the shared model is restored after)."""
     calls: list[int] = []
-    clip = engine.clip()
+    clip = engine.encoders.clip()
     original = clip.embed_prepared
 
     def counted(prepared):  # type: ignore[no-untyped-def]
@@ -133,6 +133,18 @@ def test_model_change_reembeds_and_keeps_old_set_until_done(
 
         model_id = "open_clip:other/test"
         dim = tiny_clip.dim
+        logit_scale = tiny_clip.logit_scale
+        draft_size = tiny_clip.draft_size
+
+        @property
+        def precision_state(self):  # type: ignore[no-untyped-def]
+            return tiny_clip.precision_state
+
+        def resolve_precision(self, *, recheck=False):  # type: ignore[no-untyped-def]
+            return tiny_clip.resolve_precision(recheck=recheck)
+
+        def set_threads(self, threads):  # type: ignore[no-untyped-def]
+            tiny_clip.set_threads(threads)
 
         def embed_images(self, images):  # type: ignore[no-untyped-def]
             return tiny_clip.embed_images(images)

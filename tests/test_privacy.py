@@ -167,5 +167,5 @@ def test_an_imported_weights_file_with_code_in_it_is_refused(
     with Engine(home) as engine:
         engine.import_model(ARCH, evil, config)
         with pytest.raises(KnownError, match="Could not load"):
-            engine.clip()
+            engine.encoders.clip()
     assert not marker.exists()

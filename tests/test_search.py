@@ -8,6 +8,7 @@ from imagegen import save_scene, scene
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
+from desktop_app.core.kinds.base import CLIP, TEXT
 from desktop_app.core.searching.filters import Filters
 
 DOCUMENTS = {
@@ -162,7 +163,7 @@ def test_warm_up_loads_what_the_first_query_needs(
 ) -> None:  # type: ignore[no-untyped-def]
     reader = make_engine(writer=False)
     reader.warm_up()
-    assert reader._clip is not None and reader._text is not None
+    assert reader.encoders.loaded(CLIP) is not None and reader.encoders.loaded(TEXT) is not None
     from desktop_app.core.vectors.hnsw import HnswBackend
 
     monkeypatch.setattr(HnswBackend, "load", lambda _: pytest.fail("index loaded by the query"))

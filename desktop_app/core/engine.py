@@ -6,28 +6,25 @@ person's settings. Every public method is safe to call from any thread; index() 
 meant to run in one worker at a time.
 """
 
-import contextlib
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from desktop_app.core import paths
 from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import FileRecord, Root
 from desktop_app.core.db.storage import storage_error
 from desktop_app.core.encoders import catalog as models
-from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder
-from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
+from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
+from desktop_app.core.encoders.chosen import models_in_use
 from desktop_app.core.errors import KnownError, NotIndexedError
 from desktop_app.core.indexing.indexer import run_index
 from desktop_app.core.indexing.sync import root_offline
 from desktop_app.core.indexing.watcher import FolderWatcher
 from desktop_app.core.kinds import registry
-from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError
+from desktop_app.core.kinds.base import CLIP, DecodeError
 from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.searching import terms as query_terms
@@ -84,19 +81,17 @@ class Engine:
         *,
         writer: bool = True,
         clip_loader: Callable[[], ImageTextEncoder] | None = None,
-        text_loader: Callable[[], SentenceTransformerEncoder] | None = None,
+        text_loader: Callable[[], DocumentTextEncoder] | None = None,
     ) -> None:
         self.home = paths.resolve_home(home)
         self.library = Library(self.home, writer=writer)
         self.catalog = models.ModelCatalog(self.home)
         self._settings_path = self.home / "settings.json"
         self.settings = Settings.load(self._settings_path)
-        self._clip_loader = clip_loader or self._load_clip
-        self._text_loader = text_loader or SentenceTransformerEncoder
-        self._clip: ImageTextEncoder | None = None
-        self._text: SentenceTransformerEncoder | None = None
-        self._model_lock = threading.Lock()
-        self._queries = QueryRunner(self.library, self.encoder, self.file)
+        self.encoders = models_in_use(
+            self.catalog, self.settings, clip=clip_loader, text=text_loader
+        )
+        self._queries = QueryRunner(self.library, self.encoders.get, self.file)
 
     def close(self) -> None:
         self.library.close()
@@ -109,33 +104,6 @@ class Engine:
 
     # -- models ------------------------------------------------------------------------------
 
-    def _load_clip(self) -> ImageTextEncoder:
-        from desktop_app.core.encoders.clip import OpenClipEncoder
-
-        spec = self.catalog.spec(self.settings.clip_model)
-        return OpenClipEncoder(
-            spec,
-            threads=self.settings.threads or None,
-            precision=self.settings.precision,
-            cache_dir=self.catalog.models_dir / "fast",
-        )
-
-    def clip(self) -> ImageTextEncoder:
-        with self._model_lock:
-            if self._clip is None:
-                self._clip = self._clip_loader()
-            return self._clip
-
-    def text_model(self) -> SentenceTransformerEncoder:
-        with self._model_lock:
-            if self._text is None:
-                self._text = self._text_loader()
-            return self._text
-
-    def encoder(self, space: str) -> TextEncoder:
-        """The model of an embedding space, loaded on first use."""
-        return self.clip() if space == CLIP else self.text_model()
-
     def set_model(self, name: str) -> None:
         """Choose the CLIP model; the next index run re-embeds every picture with it."""
         if name not in {p.name for p in models.PRESETS} | {
@@ -144,8 +112,7 @@ class Engine:
             models.preset(name)  # raises a KnownError listing the choices
         self.settings.clip_model = name
         self.settings.save(self._settings_path)
-        with self._model_lock:
-            self._clip = None
+        self.encoders.forget(CLIP)
 
     def set_precision(self, value: str) -> None:
         """Choose how the image model runs; the model reloads on next use and checks the path.
@@ -161,8 +128,7 @@ class Engine:
         if value != self.settings.precision:
             self.settings.precision = value
             self.settings.save(self._settings_path)
-            with self._model_lock:
-                self._clip = None
+            self.encoders.forget(CLIP)
 
     def precision_status(self, *, check: bool = False) -> dict[str, object]:
         """The precision setting, the one running (if decided) and the recorded checks.
@@ -172,18 +138,15 @@ class Engine:
         """
         from desktop_app.core.encoders.precision import ReportCache
 
+        slot = self.encoders.clip
         if check:  # a fresh load: a running fast path has released the fp32 reference
-            with self._model_lock:
-                self._clip = None
-        clip: Any = self.clip() if check else self._clip
+            slot.forget()
+        clip = slot() if check else slot.loaded()
         state = None
-        if clip is not None and hasattr(clip, "resolve_precision"):
+        if clip is not None:
             state = clip.resolve_precision(recheck=True) if check else clip.precision_state
-        model_id = clip.model_id if clip is not None else ""
-        if clip is None and self._clip_loader == self._load_clip:
-            # Without loading the model: the window asks for this on the UI thread.
-            with contextlib.suppress(KnownError):
-                model_id = self.catalog.spec(self.settings.clip_model).model_id
+        # Without loading the model unless checking: the window asks on the UI thread.
+        model_id = slot.model_id(load=False) or ""
         reports = ReportCache(self.catalog.models_dir / "fast").reports_for(model_id)
         return {
             "setting": self.settings.precision,
@@ -233,13 +196,7 @@ class Engine:
 
     def clip_available(self) -> bool:
         """Whether the chosen CLIP model can load without a download."""
-        if self._clip is not None or self._clip_loader != self._load_clip:
-            return True
-        try:
-            self.catalog.spec(self.settings.clip_model)
-        except KnownError:
-            return False
-        return True
+        return self.encoders.available(CLIP)
 
     def import_model(
         self,
@@ -287,30 +244,13 @@ class Engine:
         """Scan every folder and embed what is new or changed; see :mod:`indexer`."""
         return run_index(
             self.library,
-            self.encoder,
+            self.encoders.get,
             control or Control(),
-            model_ids=self._chosen_model_id,
+            model_ids=self.encoders.model_id,
             exclude=self.settings.exclude,
             include_hidden=self.settings.include_hidden,
             threads=self.settings.threads,
         )
-
-    def _chosen_model_id(self, space: str) -> str | None:
-        """The id of the model now chosen for ``space``, loading it only if unavoidable."""
-        loaded = self._clip if space == CLIP else self._text
-        if loaded is not None:
-            return loaded.model_id
-        if space == CLIP and self._clip_loader == self._load_clip:
-            try:
-                return self.catalog.spec(self.settings.clip_model).model_id
-            except KnownError:
-                return None  # not downloaded: nothing to re-embed with yet
-        if space == TEXT and self._text_loader is SentenceTransformerEncoder:
-            return MINILM_ID
-        try:
-            return self.encoder(space).model_id
-        except KnownError:
-            return None  # cannot load now: the index run says so when it needs the model
 
     def watch(self, on_change: Callable[[], None]) -> FolderWatcher:
         """Start watching every root; ``on_change`` runs (in a background thread) after changes
@@ -335,9 +275,9 @@ class Engine:
             if vset is None:
                 continue
             self.library.index_for(vset)
-            if space != CLIP or self.clip_available():
+            if self.encoders.available(space):
                 # The first call also pays torch's set-up.
-                self.encoder(space).embed_texts(["a photo"])
+                self.encoders.get(space).embed_texts(["a photo"])
 
     def search(
         self,

@@ -26,7 +26,7 @@ import numpy as np
 from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import FileRecord, FileUnits, NewUnit, VectorSet
 from desktop_app.core.db.storage import storage_error
-from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder
+from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder, TextEncoder
 from desktop_app.core.errors import CancelledError, KnownError
 from desktop_app.core.indexing.scanner import bytes_hash
 from desktop_app.core.indexing.sync import sync
@@ -66,17 +66,19 @@ class SpaceModels:
 
     def picture_input(self, space: str) -> tuple[Callable[[Any], Any], int | None]:
         encoder = self._image(space)
-        return encoder.prepare_image, getattr(encoder, "draft_size", None)
+        return encoder.prepare_image, encoder.draft_size
 
     def text_window(self, space: str) -> tuple[int, Callable[[str], int]]:
-        encoder: Any = self.encoders[space]
+        encoder = self.encoders[space]
+        if not isinstance(encoder, DocumentTextEncoder):
+            raise TypeError(f"the {space} model does not say how much text it reads")
         lock = self._locks[space]
 
         def count(text: str) -> int:
             with lock:
-                return int(encoder.count_tokens(text))
+                return encoder.count_tokens(text)
 
-        return int(encoder.max_tokens), count
+        return encoder.max_tokens, count
 
     def embed(self, space: str, units: Sequence[Unit]) -> np.ndarray:
         """One vector per unit: pixels through the picture tower, words through the text one."""
@@ -252,10 +254,7 @@ class _FixedThreads:
 def _budget(models: SpaceModels, threads: int) -> ThreadBudget | _FixedThreads:
     """The picture model shares the cores with the decode worker (see :mod:`threads`)."""
     pictures = [e for e in models.encoders.values() if isinstance(e, ImageTextEncoder)]
-    model: Any = pictures[0] if pictures else None
-    if model is None or not hasattr(model, "set_threads"):
-        return _FixedThreads()
-    return ThreadBudget(model, threads)
+    return ThreadBudget(pictures[0], threads) if pictures else _FixedThreads()
 
 
 def _embed_kind(

@@ -24,8 +24,6 @@ from desktop_app.core.searching.filters import Filters
 from desktop_app.core.searching.ranking import Calibrate, Hit, merge, rank
 from desktop_app.core.searching.terms import MAX_TEXT_CHARS, Query, Term
 
-# CLIP's trained logit scale, for encoders that do not report their own.
-DEFAULT_LOGIT_SCALE = 100.0
 # The first round's guess of units per file (a document's chunks): rounds grow until k files.
 _UNITS_PER_FILE = 4
 
@@ -115,7 +113,7 @@ class QueryRunner:
                 return None
             # At the reduced JPEG scale the indexer uses (DCT scaling, 3-4x faster on camera
             # JPEGs), so a picture that is in the library embeds exactly as it was indexed.
-            picture = self._read_picture(term.value, getattr(model, "draft_size", None))
+            picture = self._read_picture(term.value, model.draft_size)
             return model.embed_images([picture])[0]
         record = self._file(int(term.value))
         if space not in registry.get(record.kind).spaces:
@@ -149,7 +147,7 @@ class QueryRunner:
         if query.words_only:
             model = self._encoders(space)
             neutral = self._neutral_vectors(model, space)
-            scale = float(getattr(model, "logit_scale", DEFAULT_LOGIT_SCALE))
+            scale = model.logit_scale
             index = self.library.index_for(vset)
             return lambda scores, labels: relevance.against_neutral(
                 scores, index.vectors(labels), neutral, scale
