@@ -16,7 +16,7 @@ from desktop_app.core import paths
 from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import FileRecord, Root
 from desktop_app.core.db.storage import storage_error
-from desktop_app.core.encoders import catalog as models
+from desktop_app.core.encoders import catalog as model_catalog
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
 from desktop_app.core.encoders.chosen import models_in_use
 from desktop_app.core.errors import KnownError, NotIndexedError
@@ -85,7 +85,7 @@ class Engine:
     ) -> None:
         self.home = paths.resolve_home(home)
         self.library = Library(self.home, writer=writer)
-        self.catalog = models.ModelCatalog(self.home)
+        self.catalog = model_catalog.ModelCatalog(self.home)
         self._settings_path = self.home / "settings.json"
         self.settings = Settings.load(self._settings_path)
         self.encoders = models_in_use(
@@ -106,10 +106,10 @@ class Engine:
 
     def set_model(self, name: str) -> None:
         """Choose the CLIP model; the next index run re-embeds every picture with it."""
-        if name not in {p.name for p in models.PRESETS} | {
+        if name not in {p.name for p in model_catalog.PRESETS} | {
             m["name"] for m in self.catalog.imported()
         }:
-            models.preset(name)  # raises a KnownError listing the choices
+            model_catalog.preset(name)  # raises a KnownError listing the choices
         self.settings.clip_model = name
         self.settings.save(self._settings_path)
         self.encoders.forget(CLIP)
@@ -163,7 +163,7 @@ class Engine:
 
     def model_choices(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
-        for p in models.PRESETS:
+        for p in model_catalog.PRESETS:
             out.append(
                 {
                     "name": p.name,
@@ -172,7 +172,7 @@ class Engine:
                     "summary": p.summary,
                     "download_mb": p.download_mb,
                     "imagenet_zero_shot": p.imagenet_zero_shot,
-                    "available": models.cached_weights(p) is not None,
+                    "available": model_catalog.cached_weights(p) is not None,
                     "active": p.name == self.settings.clip_model,
                 }
             )
@@ -189,10 +189,12 @@ class Engine:
         return out
 
     def download_model(
-        self, name: str | None = None, on_progress: models.DownloadProgress | None = None
+        self, name: str | None = None, on_progress: model_catalog.DownloadProgress | None = None
     ) -> Path:
-        """Download a preset (default: the chosen one); see :func:`models.download`."""
-        return models.download(models.preset(name or self.settings.clip_model), on_progress)
+        """Download a preset (default: the chosen one); see :func:`catalog.download`."""
+        return model_catalog.download(
+            model_catalog.preset(name or self.settings.clip_model), on_progress
+        )
 
     def clip_available(self) -> bool:
         """Whether the chosen CLIP model can load without a download."""
