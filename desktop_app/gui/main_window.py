@@ -47,7 +47,7 @@ from desktop_app.core.kinds.image import IMAGE_EXTENSIONS
 from desktop_app.core.progress import Progress
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.dropping import read_mime
-from desktop_app.gui.duplicates import open_duplicates
+from desktop_app.gui.duplicates import DuplicatesDialog, open_duplicates
 from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.model_setup import DOWNLOAD, IMPORT, ModelSetup
 from desktop_app.gui.preview import PreviewPane, open_file, show_in_folder
@@ -66,7 +66,6 @@ REFRESH_WHILE_INDEXING_S = 2.0
 
 class MainWindow(QMainWindow):
     watch_fired = Signal()  # from the watcher's thread; queued to the UI thread
-    find_duplicates = open_duplicates  # File ▸ Find duplicates…: a window of its own
 
     def __init__(self, engine: Engine, icon: QIcon, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -475,6 +474,10 @@ class MainWindow(QMainWindow):
             )
             self.model_setup.check()
         self.start_index()
+
+    def find_duplicates(self) -> DuplicatesDialog:
+        """File ▸ Find duplicates…: a window of its own, on this window's library."""
+        return open_duplicates(self.engine, self.thumbnails, self)
 
     def show_about(self) -> None:
         show_about(self, self.engine.settings.clip_model, str(self.engine.home))
