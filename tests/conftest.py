@@ -161,7 +161,7 @@ def open_window(qtbot: QtBot, gui_settings: QSettings) -> Iterator[WindowFactory
     for window in opened:
         window.close()
         settle_pools(window)
-        task = window._task
+        task = window.indexing._task
         assert task is None or task.wait(WAIT_MS), "an index run outlived its window"
         window.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

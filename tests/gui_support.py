@@ -100,7 +100,7 @@ def wait_indexed(qtbot: QtBot, window: MainWindow, indexed: int, pending: int = 
     """Until the index run is over and the library panel shows these counts in all."""
 
     def done() -> bool:
-        task = window._task
+        task = window.indexing._task
         if task is None or not task.isFinished() or window.indexing_status.isVisible():
             return False
         status = window.engine.status()

@@ -83,12 +83,12 @@ def main() -> None:
             app,
             lambda: window.indexing_status.isVisible() and window.indexing_status.bar.value() > 20,
         )
-        window._pause(True)  # freeze the progress for the picture
+        window.indexing.set_paused(True)  # freeze the progress for the picture
         window.indexing_status.pause_button.setChecked(True)
         settle(app)
         shoot(window, args.folder, "2-indexing")
         window.indexing_status.pause_button.setChecked(False)
-        wait(app, lambda: window._task is not None and window._task.isFinished())
+        wait(app, lambda: window.indexing._task is not None and window.indexing._task.isFinished())
 
         # The tiny random CLIP rates no picture a good match: show the weaker ones too.
         window.results_stack.show_weaker.setChecked(True)
@@ -186,7 +186,7 @@ def shoot_duplicates(
             )
         (exports / f"IMG_{i:04d}.jpg").write_bytes(source.read_bytes())
     window.add_folder(str(exports))
-    wait(app, lambda: window._task is not None and window._task.isFinished())
+    wait(app, lambda: window.indexing._task is not None and window.indexing._task.isFinished())
     dialog = window.find_duplicates()
     dialog.levels = (1.0, 0.9982, 0.99)
     dialog.scan()

@@ -1,6 +1,7 @@
-"""Background indexing in the window: pause, resume and cancel, then finishing the rest."""
+"""Background indexing in the window: pause, resume and cancel, then finishing the rest; one
+pass at a time, however many changes arrive; stopping it all at the end."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,15 @@ from gui_support import (
     settle_pools,
     wait_indexed,
 )
+from imagegen import save_scene
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.indexing import indexer
+from desktop_app.core.progress import Control, Progress
+from desktop_app.gui.indexing import IndexingController
 from desktop_app.gui.main_window import MainWindow
 
 # Every test here must end with no Qt pool job still running.
@@ -70,7 +74,7 @@ def test_pause_resume_cancel_then_index_the_rest(
     qtbot.waitUntil(lambda: indexed_so_far(window) > paused_at, timeout=WAIT_MS)
 
     qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
-    task = window._task
+    task = window.indexing._task
     assert task is not None
     assert task.wait(WAIT_MS)
     qtbot.waitUntil(status.isHidden, timeout=WAIT_MS)
@@ -105,14 +109,14 @@ def test_closing_during_indexing_stops_cleanly(
     photos = make_photos(folder, 80, size=(48, 36))
     window.add_folder(str(folder))
     qtbot.waitUntil(lambda: indexed_so_far(window) >= 8, timeout=WAIT_MS)
-    task = window._task
+    task = window.indexing._task
     assert task is not None and task.isRunning()
 
     window.close()
     assert task.isFinished()
     QApplication.processEvents()
     settle_pools(window)
-    assert window._task is task  # nothing new started after closing
+    assert window.indexing._task is task  # nothing new started after closing
     kept = slow_engine.status().roots[0].indexed
     assert 8 <= kept < 80
     slow_engine.close()
@@ -141,15 +145,85 @@ def test_closing_while_a_second_folder_waits_starts_nothing_more(
     make_photos(second, 4, seed=100, size=(48, 36))
     window.add_folder(str(first))
     qtbot.waitUntil(lambda: indexed_so_far(window) >= 4, timeout=WAIT_MS)
-    task = window._task
+    task = window.indexing._task
     window.add_folder(str(second))  # queued: one more pass after this one
     window.close()
     assert task is not None and task.isFinished()
     QApplication.processEvents()
     qtbot.wait(200)
     try:
-        assert window._task is task, "a new index run started after the window closed"
+        assert window.indexing._task is task, "a new index run started after the window closed"
     finally:
-        if window._task is not None:
-            window._task.cancel()
-            window._task.wait(WAIT_MS)
+        if window.indexing._task is not None:
+            window.indexing._task.cancel()
+            window.indexing._task.wait(WAIT_MS)
+
+
+def test_changes_while_indexing_queue_exactly_one_more_pass(
+    qtbot: QtBot,
+    open_window: WindowFactory,
+    slow_engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A folder added and a picture saved while a pass runs start no pass of their own: one
+    more pass follows the running one and indexes both, and then all is quiet."""
+    passes: list[Control] = []
+    index = slow_engine.index
+
+    def counted(control: Control) -> Iterator[Progress]:
+        passes.append(control)
+        return index(control)
+
+    monkeypatch.setattr(slow_engine, "index", counted)
+    window = open_window(slow_engine)
+    first, second = tmp_path / "first", tmp_path / "second"
+    make_photos(first, 40, size=(48, 36))
+    make_photos(second, 4, seed=100, size=(48, 36))
+    window.add_folder(str(first))
+    status = window.indexing_status
+    qtbot.waitUntil(lambda: indexed_so_far(window) >= 4, timeout=WAIT_MS)
+    qtbot.mouseClick(status.pause_button, Qt.MouseButton.LeftButton)  # hold it while we change
+
+    window.add_folder(str(second))
+    # The watcher's report comes from its own thread once the folder has been quiet a moment.
+    with qtbot.waitSignal(window.indexing._changed, timeout=WAIT_MS):
+        save_scene(first / "new.jpg", seed=200, size=(48, 36))
+    assert len(passes) == 1 and window.indexing.running()
+
+    qtbot.mouseClick(status.pause_button, Qt.MouseButton.LeftButton)
+    wait_indexed(qtbot, window, indexed=45)
+    qtbot.wait(300)
+    assert len(passes) == 2
+    assert not window.indexing.running()
+
+
+def test_shutdown_cancels_the_pass_and_waits_for_it(
+    qtbot: QtBot, slow_engine: Engine, tmp_path: Path
+) -> None:
+    """Shutting down stops the watcher, cancels the running pass and returns once it has
+    stopped (what it committed is kept); the pass queued behind it never starts."""
+    folder = tmp_path / "photos"
+    make_photos(folder, 40, size=(48, 36))
+    slow_engine.add_root(str(folder))
+    controller = IndexingController(slow_engine)
+    reports: list[Progress] = []
+    controller.progress.connect(reports.append)
+    controller.watch()
+    assert controller.watch_modes()[str(folder)].mode == "events"
+    controller.start()
+    qtbot.waitUntil(
+        lambda: any(r.phase == "images" and r.done >= 4 for r in reports), timeout=WAIT_MS
+    )
+    controller.start()  # queued behind the running pass
+    task = controller._task
+    assert task is not None
+
+    controller.shutdown()
+    assert task.isFinished()
+    assert controller.watch_modes() == {}
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS):
+        controller.start()  # too late: nothing starts any more
+    qtbot.wait(200)
+    assert controller._task is task and not controller.running()
+    assert 4 <= slow_engine.status().roots[0].indexed < 40

@@ -12,7 +12,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -53,9 +53,6 @@ from desktop_app.gui.preview import show_in_folder
 from desktop_app.gui.tasks import GeneratorTask
 from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
 from desktop_app.humanize import human_bytes
-
-if TYPE_CHECKING:
-    from desktop_app.gui.main_window import MainWindow
 
 ItemRole = Qt.ItemDataRole.UserRole + 1  # the Group or Member of a row
 Index = QModelIndex | QPersistentModelIndex
@@ -348,12 +345,14 @@ class DuplicatesDialog(QDialog):
         super().closeEvent(event)
 
 
-def open_duplicates(window: "MainWindow") -> DuplicatesDialog:
-    """Show the main window's duplicates window (one per main window), scanning afresh if it
-    was closed: the library may have changed since."""
+def open_duplicates(
+    engine: Engine, thumbnails: ThumbnailCache, window: QWidget
+) -> DuplicatesDialog:
+    """Show the duplicates window that belongs to ``window`` (one each; closing ``window``
+    stops its scan), scanning afresh if it was closed: the library may have changed since."""
     dialog = window.findChild(DuplicatesDialog)
     if dialog is None:
-        dialog = DuplicatesDialog(window.engine, window.thumbnails, window)
+        dialog = DuplicatesDialog(engine, thumbnails, window)
     elif not dialog.isVisible() and not dialog.running():
         dialog.scan()
     dialog.show()

@@ -1,8 +1,8 @@
 """The main window: search bar, library panel, results grid, preview, status and banner.
 
-It owns the background work: one indexing task at a time (started on launch to catch up,
-when folders change, and when the watcher sees changes), searches on the thread pool (an
-answer to a query that is no longer current is dropped), and model downloads.
+It builds the widgets and wires them to the background work: indexing and the folder watcher
+(an :class:`IndexingController`), searches on the thread pool (an answer to a query that is no
+longer current is dropped), and model downloads.
 """
 
 import time
@@ -15,8 +15,6 @@ from PySide6.QtCore import (
     QPoint,
     QSettings,
     Qt,
-    QTimer,
-    Signal,
 )
 from PySide6.QtGui import (
     QAction,
@@ -42,12 +40,12 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
-from desktop_app.core.indexing.watcher import FolderWatcher, WatchMode
 from desktop_app.core.kinds.image import IMAGE_EXTENSIONS
 from desktop_app.core.progress import Progress
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.dropping import read_mime
-from desktop_app.gui.duplicates import open_duplicates
+from desktop_app.gui.duplicates import DuplicatesDialog, open_duplicates
+from desktop_app.gui.indexing import IndexingController
 from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.model_setup import DOWNLOAD, IMPORT, ModelSetup
 from desktop_app.gui.preview import PreviewPane, open_file, show_in_folder
@@ -56,7 +54,6 @@ from desktop_app.gui.results import HitRole, ResultsModel
 from desktop_app.gui.results_page import ResultsPage
 from desktop_app.gui.search_bar import SearchBar
 from desktop_app.gui.settings_dialog import SettingsDialog
-from desktop_app.gui.tasks import GeneratorTask
 from desktop_app.gui.thumbnails import ThumbnailCache
 from desktop_app.gui.welcome import WelcomeView
 from desktop_app.gui.widgets import Banner, IndexingStatus, show_about
@@ -65,9 +62,6 @@ REFRESH_WHILE_INDEXING_S = 2.0
 
 
 class MainWindow(QMainWindow):
-    watch_fired = Signal()  # from the watcher's thread; queued to the UI thread
-    find_duplicates = open_duplicates  # File ▸ Find duplicates…: a window of its own
-
     def __init__(self, engine: Engine, icon: QIcon, settings: QSettings | None = None) -> None:
         super().__init__()
         self.engine = engine
@@ -78,14 +72,10 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailCache(engine.thumbnail, self)
         self.results_model = ResultsModel(self.thumbnails, self)
         self.searcher = Searcher(engine, self)
-        self._task: GeneratorTask | None = None
-        self._index_again = False
-        self._closing = False
+        self.indexing = IndexingController(engine, self)
         self._last_refresh = 0.0
-        self._watcher: FolderWatcher | None = None
         self._build(icon)
         self._restore()
-        self.watch_fired.connect(self.start_index)
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -126,10 +116,10 @@ class MainWindow(QMainWindow):
         self.search_bar.edit.installEventFilter(self)
         self.library_panel.add_requested.connect(self.choose_folder)
         self.library_panel.remove_requested.connect(self.remove_folder)
-        self.library_panel.rescan_requested.connect(self.start_index)
+        self.library_panel.rescan_requested.connect(self.indexing.start)
         self.welcome.add_requested.connect(self.choose_folder)
         self.model_setup = ModelSetup(self.engine, self.welcome.model_box, self)
-        self.model_setup.ready.connect(self.start_index)
+        self.model_setup.ready.connect(self.indexing.start)
         self.model_setup.message.connect(self._model_message)
         self.banner.action_clicked.connect(self._banner_action)
         self.searcher.results.connect(self._results)
@@ -138,8 +128,11 @@ class MainWindow(QMainWindow):
         self.results_view.activated_hit.connect(lambda hit: open_file(hit.path))
         self.results_view.customContextMenuRequested.connect(self._context_menu)
         self.preview.more_like_this.connect(self.more_like_this)
-        self.indexing_status.pause_toggled.connect(self._pause)
-        self.indexing_status.cancel_clicked.connect(self.cancel_index)
+        self.indexing_status.pause_toggled.connect(self.indexing.set_paused)
+        self.indexing_status.cancel_clicked.connect(self.indexing.cancel)
+        self.indexing.progress.connect(self._index_progress)
+        self.indexing.failed.connect(self._index_failed)
+        self.indexing.finished.connect(self._index_finished)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -185,8 +178,8 @@ class MainWindow(QMainWindow):
         """After the window is shown: fill the panels, catch up with changes, start watching."""
         self.refresh_library()
         if self.engine.roots():
-            self.start_index()
-            self._start_watching()
+            self.indexing.start()
+            self.indexing.watch()
         self.model_setup.check()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -201,30 +194,15 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work cleanly; what was indexed so far is kept."""
-        self._closing = True  # nothing queued (a watcher event, a second pass) starts again
-        self._index_again = False
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
+        self.indexing.shutdown()
         self.model_setup.shutdown()
-        if self._task is not None:
-            self._task.cancel()
-            self._task.wait(60_000)
         self.thumbnails.pool.waitForDone(10_000)
-
-    def _start_watching(self) -> None:
-        if self._watcher is not None:
-            self._watcher.stop()
-        self._watcher = self.engine.watch(self.watch_fired.emit)
 
     # -- library -------------------------------------------------------------------------------
 
     def refresh_library(self) -> None:
         roots = self.engine.root_status()
-        modes: dict[str, WatchMode] = (
-            {m.root: m for m in self._watcher.modes} if self._watcher else {}
-        )
-        self.library_panel.update_state(roots, modes, self.engine.errors())
+        self.library_panel.update_state(roots, self.indexing.watch_modes(), self.engine.errors())
         self.search_bar.set_folders([r.path for r in roots])
         self.search_bar.filter_bar.set_cameras(self.engine.cameras())
         self.pages.setCurrentIndex(1 if roots else 0)
@@ -243,8 +221,8 @@ class MainWindow(QMainWindow):
             self.banner.show_message(str(err), error=True)
             return
         self.refresh_library()
-        self._start_watching()
-        self.start_index()
+        self.indexing.watch()
+        self.indexing.start()
 
     def remove_folder(self, folder: str) -> None:
         answer = QMessageBox.question(
@@ -254,39 +232,16 @@ class MainWindow(QMainWindow):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        self.cancel_index()
+        self.indexing.cancel()
         try:
             self.engine.remove_root(folder)
         except KnownError as err:
             self.banner.show_message(str(err), error=True)
         self.refresh_library()
-        self._start_watching()
+        self.indexing.watch()
         self.refresh_results()
 
     # -- indexing ------------------------------------------------------------------------------
-
-    def start_index(self) -> None:
-        if self._closing:
-            return
-        if self._task is not None and self._task.isRunning():
-            self._index_again = True  # changes arrived mid-run: one more pass afterwards
-            return
-        self._index_again = False
-        self._task = GeneratorTask(self.engine.index, self)
-        self._task.progress.connect(self._index_progress)
-        self._task.failed.connect(self._index_failed)
-        self._task.finished.connect(self._index_finished)
-        self._task.begin()
-
-    def cancel_index(self) -> None:
-        if self._task is not None and self._task.isRunning():
-            self._index_again = False
-            self._task.cancel()
-            self._task.wait(60_000)
-
-    def _pause(self, paused: bool) -> None:
-        if self._task is not None:
-            (self._task.control.pause if paused else self._task.control.resume)()
 
     def _index_progress(self, progress: Progress) -> None:
         self.indexing_status.show_progress(progress)
@@ -320,8 +275,6 @@ class MainWindow(QMainWindow):
         self.indexing_status.finish()
         self.refresh_library()
         self.refresh_results()
-        if self._index_again:
-            QTimer.singleShot(0, self.start_index)
 
     # -- searching -----------------------------------------------------------------------------
 
@@ -474,7 +427,11 @@ class MainWindow(QMainWindow):
                 "until that is done, searches cover the pictures re-indexed so far."
             )
             self.model_setup.check()
-        self.start_index()
+        self.indexing.start()
+
+    def find_duplicates(self) -> DuplicatesDialog:
+        """File ▸ Find duplicates…: a window of its own, on this window's library."""
+        return open_duplicates(self.engine, self.thumbnails, self)
 
     def show_about(self) -> None:
         show_about(self, self.engine.settings.clip_model, str(self.engine.home))

@@ -1,4 +1,8 @@
-"""The preview pane: a larger picture and what the library knows about the selected hit."""
+"""The preview pane: a larger picture and what the library knows about the selected hit.
+
+The rows every hit has come first; each kind's card adds its own (a document's lines) and says
+whether the pane shows the file's picture or a text in its place (see :mod:`cards`).
+"""
 
 import os
 import time
@@ -18,10 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.searching.ranking import Hit
+from desktop_app.gui.cards import card_for, detail_rows
 from desktop_app.gui.tasks import run_async
 from desktop_app.humanize import human_bytes
 
 PREVIEW_SIZE = 1024
+COMMON_ROWS = ("Name", "Folder", "Match", "Dimensions", "Taken", "Camera", "Size")
 
 
 def open_file(path: str) -> bool:
@@ -55,7 +61,7 @@ class PreviewPane(QWidget):
         layout.addWidget(self.picture, 1)
         form = self.form = QFormLayout()
         self.fields: dict[str, QLabel] = {}
-        for name in ("Name", "Folder", "Match", "Dimensions", "Taken", "Camera", "Size", "Lines"):
+        for name in (*COMMON_ROWS, *detail_rows()):
             label = QLabel()
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setWordWrap(True)
@@ -97,7 +103,7 @@ class PreviewPane(QWidget):
             self.picture.setPixmap(QPixmap())
             self.picture.setText("Select a result to see it here")
             return
-        path = Path(hit.path)
+        path, card = Path(hit.path), card_for(hit)
         values = {
             "Name": path.name,
             "Folder": str(path.parent),
@@ -108,14 +114,16 @@ class PreviewPane(QWidget):
             else "",
             "Camera": hit.camera or "",
             "Size": human_bytes(hit.size),
-            "Lines": f"{hit.line_start}–{hit.line_end}" if hit.line_start else "",
+            **card.details(),
         }
-        for name, value in values.items():
-            self.fields[name].setText(value)
-            self.form.setRowVisible(self.fields[name], bool(value))
+        for name, label in self.fields.items():
+            value = values.get(name, "")
+            label.setText(value)
+            self.form.setRowVisible(label, bool(value))
         self.picture.setPixmap(QPixmap())
-        if hit.kind == "document":
-            self.picture.setText(hit.snippet or "")
+        text = card.preview_text()
+        if text is not None:
+            self.picture.setText(text)
             return
         self.picture.setText("Loading…")
         file_id = hit.file_id

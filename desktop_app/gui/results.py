@@ -19,6 +19,7 @@ from PySide6.QtGui import QKeyEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QSlider, QWidget
 
 from desktop_app.core.searching.ranking import Hit
+from desktop_app.gui.cards import card_for
 from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
 
 HitRole = Qt.ItemDataRole.UserRole + 1
@@ -76,7 +77,8 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._decoration(hit)
         if role == Qt.ItemDataRole.ToolTipRole:
-            where = f", lines {hit.line_start}–{hit.line_end}" if hit.line_start else ""
+            place = card_for(hit).place()
+            where = f", {place}" if place else ""
             return (
                 f"{hit.path}{where}\nRelevance {hit.relevance:.0%} "
                 f"(cosine {hit.score:.3f}), rank {hit.rank}"

@@ -2,8 +2,8 @@
 
 Workers only produce QImage (from the core's disk cache, made on demand); the conversion to
 QPixmap happens on the UI thread when the image arrives. Each picture is requested once at a
-fixed size and scaled for display, so zooming never re-decodes. Document hits get a text card
-drawn on the UI thread.
+fixed size and scaled for display, so zooming never re-decodes. Hits whose card draws its own
+tile (a document's text card) get it drawn on the UI thread instead; see :mod:`cards`.
 """
 
 from collections import OrderedDict
@@ -11,10 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRect, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.core.searching.ranking import Hit
+from desktop_app.gui.cards import card_for
 from desktop_app.gui.tasks import run_async
 
 THUMBNAIL_SIZE = 256
@@ -38,9 +39,12 @@ class ThumbnailCache(QObject):
         self.pool.setMaxThreadCount(2)
 
     def get(self, hit: Hit) -> QPixmap | None:
-        """The thumbnail if it is in memory; otherwise None, and it is requested."""
-        if hit.kind == "document" and hit.file_id not in self._pixmaps:
-            return self._remember(hit.file_id, document_card(hit))
+        """The hit's tile: the one its card draws, or the indexed picture if it is in memory
+        (otherwise None, and it is requested)."""
+        if hit.file_id not in self._pixmaps:
+            drawn = card_for(hit).tile(THUMBNAIL_SIZE)
+            if drawn is not None:
+                return self._remember(hit.file_id, drawn)
         return self.picture(hit.file_id)
 
     def picture(self, file_id: int) -> QPixmap | None:
@@ -87,41 +91,6 @@ class ThumbnailCache(QObject):
     def clear(self) -> None:
         self._pixmaps.clear()
         self._failed.clear()
-
-
-def document_card(hit: Hit, size: int = THUMBNAIL_SIZE) -> QPixmap:
-    """A paper-like card with the document's name and the matching snippet."""
-    palette = QApplication.palette()
-    pixmap = QPixmap(QSize(size, size))
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setBrush(palette.color(QPalette.ColorRole.Base))
-    painter.setPen(palette.color(QPalette.ColorRole.Mid))
-    painter.drawRoundedRect(QRect(4, 4, size - 8, size - 8), 10, 10)
-    title = QFont(painter.font())
-    title.setBold(True)
-    title.setPixelSize(max(10, size // 14))
-    painter.setFont(title)
-    painter.setPen(palette.color(QPalette.ColorRole.Text))
-    margin = size // 14
-    painter.drawText(
-        QRect(margin, margin, size - 2 * margin, size // 7),
-        Qt.TextFlag.TextSingleLine | Qt.AlignmentFlag.AlignLeft,
-        Path(hit.path).name,
-    )
-    body = QFont(painter.font())
-    body.setBold(False)
-    body.setPixelSize(max(9, size // 18))
-    painter.setFont(body)
-    painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-    painter.drawText(
-        QRect(margin, margin + size // 6, size - 2 * margin, size - 3 * margin),
-        Qt.TextFlag.TextWordWrap,
-        hit.snippet or "",
-    )
-    painter.end()
-    return pixmap
 
 
 def placeholder(size: int, failed: bool = False) -> QPixmap:

@@ -94,6 +94,7 @@ class IndexingStatus(QWidget):
         self.cancel_button.setText("Cancel")
         for widget in (self.label, self.bar, self.pause_button, self.cancel_button):
             layout.addWidget(widget)
+        self._last: Progress | None = None  # shown again on Pause: no report comes while paused
         self.pause_button.toggled.connect(self._paused)
         self.cancel_button.clicked.connect(self.cancel_clicked)
         self.hide()
@@ -101,8 +102,11 @@ class IndexingStatus(QWidget):
     def _paused(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
         self.pause_toggled.emit(paused)
+        if self._last is not None:
+            self.show_progress(self._last)
 
     def show_progress(self, progress: Progress) -> None:
+        self._last = progress
         self.show()
         if progress.phase == "scanning":
             self.bar.setRange(0, 0)
@@ -121,6 +125,7 @@ class IndexingStatus(QWidget):
         )
 
     def finish(self) -> None:
+        self._last = None
         self.pause_button.setChecked(False)
         self.hide()
 

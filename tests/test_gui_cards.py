@@ -1,0 +1,134 @@
+"""Cards: each kind of hit draws its own tile in the grid and its own preview; a kind the GUI
+does not know yet gets a plain file card, and a new kind is one class and one entry."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from gui_support import WAIT_MS, search_for, settle_pools
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop_app.core.searching.ranking import Hit
+from desktop_app.gui import cards
+from desktop_app.gui.cards import CARDS, Card, DocumentCard, ImageCard, card_for
+from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.preview import PreviewPane
+from desktop_app.gui.thumbnails import placeholder
+
+pytestmark = pytest.mark.usefixtures("qt_pools_idle")
+
+VIDEO = Hit(
+    file_id=2_000_000,  # in no library
+    path="/nowhere/holiday.mp4",
+    kind="video",  # not a kind this GUI knows
+    score=0.3,
+    relevance=0.5,
+    rank=1,
+    size=4_000_000,
+    width=None,
+    height=None,
+    taken_at=None,
+    camera=None,
+)
+
+
+def tile(index: QModelIndex) -> QImage:
+    return index.data(Qt.ItemDataRole.DecorationRole).toImage()
+
+
+def click(qtbot: QtBot, window: MainWindow, row: int) -> None:
+    """Click a result in the grid (scrolled into view first)."""
+    view = window.results_view
+    index = window.results_model.index(row)
+    view.scrollTo(index)
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center()
+    )
+    assert view.currentIndex() == index
+
+
+def test_every_kind_draws_its_card_in_the_grid_and_the_preview(
+    qtbot: QtBot, window: MainWindow, library: Path
+) -> None:
+    """Pictures show their thumbnail in the grid and a larger copy in the preview; documents a
+    drawn card, and their passage and lines in the preview."""
+    search_for(qtbot, window, "a walk by the lake")
+    model, preview = window.results_model, window.preview
+    hits = model.hits()
+    assert {hit.kind for hit in hits} == set(CARDS)  # the library holds every known kind
+    empty = placeholder(window.results_view.zoom()).toImage()
+    for row, hit in enumerate(hits):
+        card = card_for(hit)
+        assert type(card) is CARDS[hit.kind]
+        click(qtbot, window, row)
+        assert preview.hit() == hit
+        assert preview.fields["Name"].text() == Path(hit.path).name
+        if isinstance(card, DocumentCard):
+            assert tile(model.index(row)) != empty  # drawn at once, nothing to fetch
+            assert preview.picture.text() == hit.snippet and hit.snippet
+            assert preview.picture.pixmap().isNull()
+            assert preview.fields["Lines"].text() == f"{hit.line_start}–{hit.line_end}"
+            assert preview.form.isRowVisible(preview.fields["Lines"])
+            tooltip = model.index(row).data(Qt.ItemDataRole.ToolTipRole)
+            assert f", lines {hit.line_start}–{hit.line_end}\n" in tooltip
+        else:
+            assert isinstance(card, ImageCard)
+            qtbot.waitUntil(lambda r=row: tile(model.index(r)) != empty, timeout=WAIT_MS)
+            qtbot.waitUntil(lambda: not preview.picture.pixmap().isNull(), timeout=WAIT_MS)
+            assert preview.fields["Dimensions"].text() == "160 × 120"
+            assert not preview.form.isRowVisible(preview.fields["Lines"])
+    settle_pools(window)
+
+
+def test_an_unknown_kind_gets_a_plain_file_card(qtbot: QtBot, window: MainWindow) -> None:
+    """A hit of a kind the GUI does not know (a video, before videos have a card) shows as a
+    file card with its name and type; nothing is decoded for it and nothing breaks."""
+    window.searcher.results.emit([VIDEO])
+    model, view, preview = window.results_model, window.results_view, window.preview
+    assert type(card_for(VIDEO)) is Card
+    drawn = tile(model.index(0))
+    assert drawn != placeholder(view.zoom()).toImage()
+    assert drawn != placeholder(view.zoom(), failed=True).toImage()
+    document = replace(VIDEO, kind="document", snippet="Some text")
+    assert card_for(VIDEO).tile(64).toImage() != card_for(document).tile(64).toImage()
+    assert model.index(0).data(Qt.ItemDataRole.ToolTipRole).startswith("/nowhere/holiday.mp4\n")
+
+    click(qtbot, window, 0)
+    assert preview.hit() == VIDEO
+    assert preview.picture.text() == "No preview for this kind of file"
+    assert preview.fields["Name"].text() == "holiday.mp4"
+    assert preview.fields["Size"].text() and preview.form.isRowVisible(preview.fields["Size"])
+    assert not preview.form.isRowVisible(preview.fields["Lines"])
+    settle_pools(window)
+    assert not window.thumbnails.failed(VIDEO.file_id)  # never fetched, so never failed
+    assert preview.picture.text() == "No preview for this kind of file"
+
+
+class _VideoCard(Card):
+    """A stand-in for the video card to come: a row of its own."""
+
+    DETAILS = ("At",)
+
+    def details(self) -> dict[str, str]:
+        return {"At": "01:23"}
+
+
+def test_a_new_kind_is_one_class_and_one_entry(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registering a card draws its kind with it, its own preview rows included."""
+    monkeypatch.setitem(cards.CARDS, "video", _VideoCard)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    preview = PreviewPane(lambda _file_id, _size: None, parent)
+    preview.show_hit(VIDEO)
+    assert type(card_for(VIDEO)) is _VideoCard
+    assert preview.fields["At"].text() == "01:23"
+    assert preview.form.isRowVisible(preview.fields["At"])
+    preview.show_hit(replace(VIDEO, kind="document", line_start=2, line_end=4, snippet="x"))
+    assert not preview.form.isRowVisible(preview.fields["At"])
+    assert preview.fields["Lines"].text() == "2–4"
+    QApplication.processEvents()
