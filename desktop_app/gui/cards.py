@@ -18,7 +18,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.core.db.records import DOCUMENT, IMAGE
+from desktop_app.core.kinds.document import DocumentExtractor
+from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.searching.ranking import Hit
 
 
@@ -44,9 +45,9 @@ class Card:
         return "No preview for this kind of file"
 
     def place(self) -> str:
-        """Where in the file the match sits, as a tooltip says it ("lines 3–7"); empty when the
-        whole file matched."""
-        return ""
+        """Where in the file the match sits, as a tooltip says it ("lines 3-7", "@ 01:23");
+        empty when the whole file matched."""
+        return self.hit.span.describe() if self.hit.span else ""
 
     def details(self) -> dict[str, str]:
         """The values of this kind's preview rows (named in ``DETAILS``); an empty one is
@@ -89,8 +90,8 @@ class DocumentCard(Card):
 
 
 CARDS: dict[str, type[Card]] = {
-    IMAGE: ImageCard,
-    DOCUMENT: DocumentCard,
+    ImageExtractor.name: ImageCard,
+    DocumentExtractor.name: DocumentCard,
 }
 
 

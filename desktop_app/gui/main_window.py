@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         self.indexing_status.show_progress(progress)
         now = time.monotonic()
         if (
-            progress.phase in ("images", "documents")
+            progress.phase not in ("scanning", "done", "cancelled")  # a kind's files
             and now - self._last_refresh > REFRESH_WHILE_INDEXING_S
         ):
             self._last_refresh = now

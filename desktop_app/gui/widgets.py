@@ -114,7 +114,7 @@ class IndexingStatus(QWidget):
             return
         self.bar.setRange(0, max(1, progress.total))
         self.bar.setValue(progress.done)
-        what = "pictures" if progress.phase == "images" else "documents"
+        what = progress.phase  # the kind being indexed, in the plural
         rate = f" · {progress.rate:.1f}/s" if progress.rate else ""
         eta = format_eta(progress.eta_s)
         failed = f" · {progress.failed} failed" if progress.failed else ""
