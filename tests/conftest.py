@@ -4,9 +4,11 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -51,6 +53,21 @@ def tiny_clip(tiny_model_files: tuple[Path, Path]) -> OpenClipEncoder:
 @pytest.fixture(scope="session")
 def minilm() -> SentenceTransformerEncoder:
     return SentenceTransformerEncoder()
+
+
+@pytest.fixture
+def picture_batches(tiny_clip: OpenClipEncoder, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the batches the tiny CLIP's picture tower runs from now on (indexing and
+    picture queries alike): empty when nothing was embedded again."""
+    calls: list[int] = []
+    embed_prepared = tiny_clip.embed_prepared
+
+    def counted(prepared: Sequence[Any]) -> np.ndarray:
+        calls.append(len(prepared))
+        return embed_prepared(prepared)
+
+    monkeypatch.setattr(tiny_clip, "embed_prepared", counted)
+    return calls
 
 
 @pytest.fixture(autouse=True)

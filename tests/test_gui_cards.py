@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from desktop_app.core.kinds.base import Span
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui import cards
 from desktop_app.gui.cards import CARDS, Card, DocumentCard, ImageCard, card_for
@@ -128,7 +129,7 @@ def test_a_new_kind_is_one_class_and_one_entry(
     assert type(card_for(VIDEO)) is _VideoCard
     assert preview.fields["At"].text() == "01:23"
     assert preview.form.isRowVisible(preview.fields["At"])
-    preview.show_hit(replace(VIDEO, kind="document", line_start=2, line_end=4, snippet="x"))
+    preview.show_hit(replace(VIDEO, kind="document", span=Span(2, 4, "line"), snippet="x"))
     assert not preview.form.isRowVisible(preview.fields["At"])
     assert preview.fields["Lines"].text() == "2–4"
     QApplication.processEvents()

@@ -9,9 +9,7 @@ import io
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 from imagegen import save_scene
 from PIL import Image, PngImagePlugin
@@ -163,7 +161,7 @@ def test_a_space_whose_model_is_missing_does_not_hold_up_the_others(
     tmp_path: Path,
     tiny_clip: OpenClipEncoder,
     minilm: SentenceTransformerEncoder,
-    monkeypatch: pytest.MonkeyPatch,
+    picture_batches: list[int],
 ) -> None:
     """Per (file, vector set) status: pictures done while the text space waits."""
     folder = tmp_path / "cards"
@@ -182,17 +180,10 @@ def test_a_space_whose_model_is_missing_does_not_hold_up_the_others(
         assert clip_set.state == "ready"
         assert store.vector_sets(TEXT) == []
 
-    calls: list[int] = []
-    embed_prepared = tiny_clip.embed_prepared
-
-    def counted(prepared: Sequence[Any]) -> np.ndarray:
-        calls.append(len(prepared))
-        return embed_prepared(prepared)
-
-    monkeypatch.setattr(tiny_clip, "embed_prepared", counted)
+    picture_batches.clear()
     with Engine(home, clip_loader=lambda: tiny_clip, text_loader=lambda: minilm) as engine:
         assert list(engine.index())[-1].phase == "done"
-        assert calls == [], "pictures already embedded were embedded again"
+        assert picture_batches == [], "pictures already embedded were embedded again"
         assert engine.status().counts["postcard"] == {"indexed": 2}
         hits = engine.search("a lighthouse on the coast", k=5)
         assert [Path(h.path).name for h in hits].count("harbour.postcard") == 1

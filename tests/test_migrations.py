@@ -4,7 +4,6 @@ re-reads only what it must."""
 import fcntl
 import os
 import sqlite3
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,19 +71,11 @@ def test_a_schema_2_library_keeps_its_pictures_and_rereads_its_notes(
     tmp_path: Path,
     tiny_clip: OpenClipEncoder,
     minilm: SentenceTransformerEncoder,
-    monkeypatch: pytest.MonkeyPatch,
+    picture_batches: list[int],
 ) -> None:
     photos = make_photos(tmp_path / "library" / "photos", 4)
     notes = make_notes(tmp_path / "library" / "notes")
     _schema_2_library(home, photos, notes, tiny_clip, minilm)
-    calls: list[int] = []
-    embed_prepared = tiny_clip.embed_prepared
-
-    def counted(prepared: Sequence[Any]) -> np.ndarray:
-        calls.append(len(prepared))
-        return embed_prepared(prepared)
-
-    monkeypatch.setattr(tiny_clip, "embed_prepared", counted)
     engine = make_engine()
     store = engine.library.reader()
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
@@ -96,9 +87,9 @@ def test_a_schema_2_library_keeps_its_pictures_and_rereads_its_notes(
     notes_before = engine.search("cooking pasta", k=3, kinds=("document",))
     assert notes_before and all(h.snippet is None for h in notes_before)
 
-    calls.clear()  # the picture query above ran the picture tower
+    picture_batches.clear()  # the picture query above ran the picture tower
     assert list(engine.index())[-1].phase == "done"
-    assert calls == [], "migrated pictures were embedded again"
+    assert picture_batches == [], "migrated pictures were embedded again"
     assert engine.status().counts["document"] == {"indexed": 3}
     notes_after = engine.search("cooking pasta", k=3, kinds=("document",))
     assert notes_after[0].snippet and notes_after[0].line_start == 1
