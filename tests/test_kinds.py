@@ -33,6 +33,7 @@ class RecipeExtractor:
     extensions = frozenset({".recipe"})
     file_types: Mapping[str, Sequence[str]] = {"recipe": (".recipe",)}
     spaces = (TEXT,)
+    typical_units = 2
 
     def sniff(self, head: bytes) -> bool:
         return False
@@ -55,6 +56,7 @@ class PostcardExtractor:
     extensions = frozenset({".postcard"})
     file_types: Mapping[str, Sequence[str]] = {"postcard": (".postcard",)}
     spaces = (CLIP, TEXT)
+    typical_units = 1
 
     def sniff(self, head: bytes) -> bool:
         return False

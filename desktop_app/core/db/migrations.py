@@ -67,13 +67,13 @@ CREATE INDEX vectors_label_lookup ON vectors(set_id, label, file_id, line_start,
 
 # Media kinds and embedding spaces come apart: a vector set belongs to a space ('clip', 'text'),
 # not to a kind of file, and names no index file (its backend names its own by the set's id,
-# which is therefore never reused). Each vector row
-# becomes a *unit*: its span in the file (lines, seconds, pages), a text unit's words (so hits
-# quote them without re-reading the file) and its vector.
-# `embedded` records which files each set holds (possibly with no units), so that a file can
-# be done in one space while still pending in another. Documents are marked pending so their
-# chunks are read once more and their words stored; their old vectors stay searchable until
-# then. Pictures keep theirs.
+# which is therefore never reused). Each vector row becomes a *unit*: its span in the file
+# (lines, seconds, pages), a text unit's words (so hits quote them without re-reading the file)
+# and its vector. The table is altered in place, not copied: a copy would leave the old rows'
+# pages free in the file, and a library twice its size. `embedded` records which files each set
+# holds (possibly with no units), so that a file can be done in one space while still pending
+# in another. Documents are marked pending so their chunks are read once more and their words
+# stored; their old vectors stay searchable until then. Pictures keep theirs.
 _M003_UNITS = """
 CREATE TABLE new_vector_sets (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: old files never pass for a new set's
@@ -91,22 +91,15 @@ INSERT INTO new_vector_sets (id, space, model_id, dim, state, next_label, create
     FROM vector_sets;
 DROP TABLE vector_sets;
 ALTER TABLE new_vector_sets RENAME TO vector_sets;
-CREATE TABLE units (
-    set_id INTEGER NOT NULL REFERENCES vector_sets(id),
-    label INTEGER NOT NULL,
-    file_id INTEGER NOT NULL REFERENCES files(id),
-    span_start REAL,                -- where in the file: lines (1-based, inclusive), seconds…
-    span_end REAL,
-    span_unit TEXT,                 -- 'line' | 'second' | 'page'; NULL: the whole file
-    text TEXT,                      -- a text unit's words
-    vector BLOB NOT NULL,           -- float32, L2-normalised; the index is rebuilt from these
-    PRIMARY KEY (set_id, label)
-);
-INSERT INTO units (set_id, label, file_id, span_start, span_end, span_unit, vector)
-    SELECT set_id, label, file_id, line_start, line_end,
-        CASE WHEN line_start IS NULL THEN NULL ELSE 'line' END, vector
-    FROM vectors ORDER BY set_id, label;
-DROP TABLE vectors;
+ALTER TABLE vectors RENAME TO units;
+ALTER TABLE units RENAME COLUMN line_start TO span_start;  -- lines (1-based, inclusive), seconds…
+ALTER TABLE units RENAME COLUMN line_end TO span_end;
+ALTER TABLE units ADD COLUMN span_unit TEXT;  -- 'line' | 'second' | 'page'; NULL: the whole file
+ALTER TABLE units ADD COLUMN text TEXT;       -- a text unit's words
+UPDATE units SET span_unit = 'line' WHERE span_start IS NOT NULL;
+DROP INDEX vectors_set_file;
+DROP INDEX vectors_file;
+DROP INDEX vectors_label_lookup;
 CREATE INDEX units_set_file ON units(set_id, file_id);
 CREATE INDEX units_file ON units(file_id);
 CREATE INDEX units_label_lookup ON units(set_id, label, file_id, span_start, span_end, span_unit);

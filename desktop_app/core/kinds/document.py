@@ -41,6 +41,7 @@ class DocumentExtractor:
     extensions = DOCUMENT_EXTENSIONS
     file_types: Mapping[str, Sequence[str]] = {"text": (".txt",), "markdown": (".md", ".markdown")}
     spaces = (TEXT,)
+    typical_units = 4  # chunks of a note
 
     def sniff(self, head: bytes) -> bool:
         return False  # text has no signature: only its extension claims it

@@ -239,6 +239,7 @@ class ImageExtractor:
         "bmp": (".bmp", ".dib"),
     }
     spaces = (CLIP,)
+    typical_units = 1
 
     def sniff(self, head: bytes) -> bool:
         return sniff(head) is not None

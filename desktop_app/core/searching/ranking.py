@@ -68,6 +68,7 @@ def rank(
     allowed: set[int] | None = None,
     exclude_files: frozenset[int] = frozenset(),
     units_per_file: int = 1,
+    with_words: bool = False,
 ) -> list[Hit]:
     """The best ``k`` files (one hit per file, at its best unit) for ``query``, most relevant
     first.
@@ -75,7 +76,8 @@ def rank(
     ``allowed`` (labels that pass the filters) applies inside the search: the nearest allowed
     neighbours are fetched in growing rounds until ``k`` files are found or the index is
     exhausted, so a narrow filter still returns the true top ``k`` of its subset. Files may
-    have several units (``units_per_file`` is the first round's guess).
+    have several units (``units_per_file`` is the first round's guess). ``with_words``: the
+    set's units are words, quoted as each hit's snippet.
     """
     wanted = k * units_per_file + _OVERFETCH
     while True:
@@ -101,7 +103,7 @@ def rank(
     labels = [label for _, (_, label, _) in top]
     relevances = calibrate(scores, labels)
     records = store.files([fid for fid, _ in top])
-    texts = store.unit_texts(set_id, labels)
+    texts = store.unit_texts(set_id, labels) if with_words else {}
     hits: list[Hit] = []
     for (fid, (score, label, span)), rel in zip(top, relevances, strict=True):
         if (rec := records.get(fid)) is not None:

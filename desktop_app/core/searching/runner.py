@@ -17,15 +17,12 @@ from desktop_app.core.encoders.base import ImageTextEncoder, TextEncoder, normal
 from desktop_app.core.errors import KnownError
 from desktop_app.core.indexing.sync import root_offline
 from desktop_app.core.kinds import registry
-from desktop_app.core.kinds.base import DecodeError
+from desktop_app.core.kinds.base import WORD_SPACES, DecodeError
 from desktop_app.core.kinds.image import decode_image
 from desktop_app.core.searching import relevance
 from desktop_app.core.searching.filters import Filters
 from desktop_app.core.searching.ranking import Calibrate, Hit, merge, rank
 from desktop_app.core.searching.terms import MAX_TEXT_CHARS, Query, Term
-
-# The first round's guess of units per file (a document's chunks): rounds grow until k files.
-_UNITS_PER_FILE = 4
 
 
 class QueryRunner:
@@ -78,7 +75,10 @@ class QueryRunner:
             if len(kept) < len(held):  # the space also holds kinds left out
                 condition += f" AND f.kind IN ({','.join('?' * len(kept))})"
                 params = params + kept
-            lists.append(self._rank(vset, combined, k, calibrate, (condition, params), exclude))
+            units = max(registry.get(kind).typical_units for kind in kept)
+            lists.append(
+                self._rank(vset, combined, k, calibrate, (condition, params), exclude, units)
+            )
         return merge(lists, k)
 
     def _vector_set(self, space: str, terms: tuple[Term, ...]) -> VectorSet | None:
@@ -180,6 +180,7 @@ class QueryRunner:
         calibrate: Calibrate,
         where: tuple[str, list[object]],
         exclude: frozenset[int],
+        units_per_file: int,
     ) -> list[Hit]:
         reader = self.library.reader()
         condition, params = where
@@ -195,5 +196,6 @@ class QueryRunner:
             calibrate,
             allowed=allowed,
             exclude_files=exclude,
-            units_per_file=_UNITS_PER_FILE,
+            units_per_file=units_per_file,
+            with_words=vset.space in WORD_SPACES,
         )
