@@ -21,7 +21,7 @@ measures both on the same synthetic CLIP-like vectors (``scale_data.ClipLike``):
   stored vector's score, and of a top-20 hit's. The query formula is tested to 1e-4
   (tests/test_query.py), which is the bar here.
 
-    .venv/bin/python bench/bench_storage.py                    # 100,000 vectors, ~1 min
+    .venv/bin/python bench/bench_storage.py                    # 100,000 vectors, a few minutes
     .venv/bin/python bench/bench_storage.py --sizes 100000 1000000 --workdir /tmp/bench-storage
 
 Markdown on stdout, JSON in bench/results/. Each database is deleted once measured.
