@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The CPU machines this project is built on carry these wheels on disk; elsewhere pip fetches them.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test lint typecheck pytest bench bench-scale bench-duplicates bench-speed bench-presets screenshots clean
+.PHONY: run test lint typecheck pytest bench bench-scale bench-duplicates bench-speed bench-presets bench-storage screenshots clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench: $(VENV)/.installed-dev bench-scale
 
 bench-speed: $(VENV)/.installed-dev
 	$(PY) bench/bench_speed.py $(SPEED_ARGS)
+
+bench-storage: $(VENV)/.installed-dev
+	$(PY) bench/bench_storage.py $(STORAGE_ARGS)
 
 bench-presets: $(VENV)/.installed-dev
 	$(PY) bench/bench_presets.py --workdir $(or $(WORKDIR),/tmp/snapfind-bench) $(PRESET_ARGS)
