@@ -13,7 +13,7 @@ measures both on the same synthetic CLIP-like vectors (``scale_data.ClipLike``):
   picture). Reported: database bytes (``library.db`` + ``-wal`` after the last connection
   closed), bytes per vector, the ratio to the raw float32 vectors, and the units table's share
   (SQLite's ``dbstat``). Also: a schema 2 library after migration 3, which keeps its page size
-  (SQLite cannot change it in WAL mode) and the free pages of the dropped ``vectors`` table.
+  (SQLite cannot change it in WAL mode); migration 3 alters its ``vectors`` table in place.
 - **fidelity of float16** against float32 on the same data: cosine of each vector to its
   rounded self (min / mean), the share of 200 text-like queries whose exact top-10 is the same
   (same order, and same set), and mixed queries ``normalise(a - b)`` built from two stored,
@@ -391,11 +391,10 @@ def conclusion(results: dict[str, Any]) -> str:
         mig = before["after_migration_3"]
         d = mig["describe"]
         parts.append(
-            f"An existing library keeps its 4 KB pages, and migration 3 leaves the old vectors "
-            f"table's pages free inside the file: the upgraded database is "
+            f"An existing library keeps its 4 KB pages (SQLite cannot change them in WAL mode); "
+            f"migration 3 alters its vectors table in place, so the upgraded database is "
             f"{mig['database_bytes'] / before['database_bytes']:.2f}x its size before "
-            f"({d['free_pages'] * d['page_size'] / 1e6:,.0f} MB of free pages, reused by later "
-            "writes but never given back without a VACUUM)."
+            f"({d['free_pages'] * d['page_size'] / 1e6:,.0f} MB of free pages)."
         )
     return " ".join(parts)
 
