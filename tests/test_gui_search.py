@@ -33,7 +33,7 @@ from desktop_app.core.searching.terms import Query
 from desktop_app.gui import tasks
 from desktop_app.gui.dropping import read_mime
 from desktop_app.gui.main_window import MainWindow
-from desktop_app.gui.results import HitRole, ResultsModel
+from desktop_app.gui.results import ZOOM_MAX, HitRole, ResultsModel
 from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
 
 # Every test here must end with no Qt pool job still running.
@@ -419,3 +419,44 @@ def test_models_pass_the_model_tester(
     qtmodeltester.check(standalone)
     cache.pool.waitForDone(WAIT_MS)
     QApplication.processEvents()
+
+
+def test_new_results_start_at_the_top_with_nothing_selected(
+    qtbot: QtBot, window: MainWindow, library: Path
+) -> None:
+    """A new query (or a filter change) shows its best hits from the top, with no selection
+    and an empty preview; a refresh of the same query (more files indexed) keeps the
+    selection."""
+    window.resize(700, 500)
+    window.results_stack.show_weaker.setChecked(True)
+    view, model, preview = window.results_view, window.results_model, window.preview
+    view.set_zoom(ZOOM_MAX)
+    search_for(qtbot, window, "lasagne")
+    scroll = view.verticalScrollBar()
+    assert scroll.maximum() > 0, "the grid must scroll for this test"
+    view.scrollToBottom()
+    last = model.index(model.rowCount() - 1)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(last).center())
+    assert preview.hit() == last.data(HitRole) and scroll.value() > 0
+
+    search_for(qtbot, window, "mountain trail")
+    assert scroll.value() == 0
+    assert not view.currentIndex().isValid() and view.selectedIndexes() == []
+    assert preview.hit() is None
+
+    view.scrollToBottom()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(last).center())
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        window.search_bar.filter_bar.kind.setCurrentIndex(1)  # Images
+    assert scroll.value() == 0 and not view.currentIndex().isValid() and preview.hit() is None
+
+    second = model.index(1)
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(second).center()
+    )
+    selected = preview.hit()
+    assert selected is not None
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        window.refresh_results()  # as the indexing progress does
+    assert preview.hit() == selected
+    assert view.currentIndex().data(HitRole) == selected

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.searcher = Searcher(engine, self)
         self.indexing = IndexingController(engine, self)
         self._last_refresh = 0.0
+        self._new_query = False  # the answer awaited is to a changed query, not a refresh
         self._build(icon)
         self._restore()
 
@@ -111,8 +112,8 @@ class MainWindow(QMainWindow):
         self.zoom_slider = self.results_view.zoom_slider()
         self.statusBar().addPermanentWidget(self.zoom_slider)
         self._build_menus()
-        self.search_bar.query_changed.connect(self.refresh_results)
-        self.search_bar.filters_changed.connect(self.refresh_results)
+        self.search_bar.query_changed.connect(self.new_search)
+        self.search_bar.filters_changed.connect(self.new_search)
         self.search_bar.edit.installEventFilter(self)
         self.library_panel.add_requested.connect(self.choose_folder)
         self.library_panel.remove_requested.connect(self.remove_folder)
@@ -294,18 +295,30 @@ class MainWindow(QMainWindow):
         if path:
             self.search_by_image(path)
 
+    def new_search(self) -> None:
+        """The words, chips or filters changed: run the query; its answer starts at the top
+        with nothing selected, as the best hits are what the person wants to see first."""
+        self._new_query = True
+        self.refresh_results()
+
     def refresh_results(self) -> None:
-        """Run the current query again (new filters, or new files committed)."""
+        """Run the same query again (new files committed, a folder removed); its answer keeps
+        the person's selection where the selected file is still among the results."""
         bar = self.search_bar
         if not self.searcher.run(bar.query(), bar.kinds(), bar.filters()):
+            self._new_query = False
             self.results_model.set_hits([])
+            self.preview.show_hit(None)
             self._show_empty_state()
 
     def _results(self, hits: list[Hit]) -> None:
-        selected = self.preview.hit()
+        new_query, self._new_query = self._new_query, False
+        selected = None if new_query else self.preview.hit()
         self.results_stack.show_hits(hits)
         if not hits:
             self._show_empty_state()
+        if new_query:
+            self.results_view.scrollToTop()
         if selected is not None:
             for row, hit in enumerate(self.results_model.hits()):  # the ones shown
                 if hit.file_id == selected.file_id:
