@@ -460,3 +460,41 @@ def test_new_results_start_at_the_top_with_nothing_selected(
         window.refresh_results()  # as the indexing progress does
     assert preview.hit() == selected
     assert view.currentIndex().data(HitRole) == selected
+
+
+@offscreen_popups  # the search field's history pops up as the words are typed again
+def test_a_picture_replaces_the_words_typed(
+    qtbot: QtBot, window: MainWindow, library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Search by image…, a dropped and a pasted picture each start a picture query: the
+    words in the field are cleared (and remembered), not searched with the picture; words kept
+    with + stay beside the picture."""
+    edit, bar = window.search_bar.edit, window.search_bar
+    photo = library / "photos" / "photo003.jpg"
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(photo), ""))
+
+    def words_then(add_picture: Any) -> None:
+        for chip in bar.chips.chips():
+            qtbot.mouseClick(chip.close_button, Qt.MouseButton.LeftButton)
+        search_for(qtbot, window, "mountains at sunset")
+        with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+            add_picture()
+        assert edit.text() == ""
+        assert [t.kind for t in bar.query().terms] == ["image"]
+        assert result_paths(window)[0] == str(photo)
+        assert bar.history()[0] == "mountains at sunset"
+
+    words_then(lambda: menu_action(window, "Search by &image…").trigger())
+    words_then(lambda: drop(window, photo))
+    QGuiApplication.clipboard().setImage(QImage(str(photo)))
+    read_mime(QGuiApplication.clipboard().mimeData())  # fails here, not in an event filter
+    words_then(lambda: qtbot.keyClick(edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier))
+
+    for chip in bar.chips.chips():
+        qtbot.mouseClick(chip.close_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(edit, "mountains at sunset")
+    qtbot.mouseClick(bar.add_button, Qt.MouseButton.LeftButton)  # keep the words as a chip
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        menu_action(window, "Search by &image…").trigger()
+    assert chip_names(window) == ["mountains at sunset", "photo003.jpg"]
+    assert [t.kind for t in bar.query().terms] == ["text", "image"]

@@ -280,7 +280,8 @@ class MainWindow(QMainWindow):
     # -- searching -----------------------------------------------------------------------------
 
     def search_by_image(self, source: str | bytes, image: QImage | None = None) -> None:
-        """Add a picture (a file, or image bytes dropped or pasted) to the query."""
+        """Search by a picture (a file, or image bytes dropped or pasted): it replaces the words
+        typed in the field; terms kept as chips stay."""
         if image is None:
             image = QImage(source) if isinstance(source, str) else QImage.fromData(source)
         self.search_bar.add_image(source, image)

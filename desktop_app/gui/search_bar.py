@@ -4,7 +4,8 @@ Typing emits a query 250 ms after the last key, so results follow the typing wit
 per keystroke; the window discards answers to queries that are no longer current. Up and Down
 walk the history. Pictures (dropped, pasted, chosen, or *More like this*) and words moved out
 of the field with + become chips, each with a weight and a +/− toggle: the query is the words
-in the field plus every chip (see :mod:`desktop_app.core.searching.terms`).
+in the field plus every chip (see :mod:`desktop_app.core.searching.terms`). A new picture
+clears the words in the field; words kept with + stay beside it.
 """
 
 import os
@@ -95,7 +96,14 @@ class SearchBar(QWidget):
         self.edit.setText(text)
 
     def add_image(self, source: str | bytes, image: QImage) -> None:
-        """Add a picture (a file, or dropped/pasted image data) to the query."""
+        """A picture (chosen, dropped or pasted) starts a picture query: it replaces the words
+        in the field, which were typed for another search, not to be mixed with this picture
+        by accident (they stay in the history, under Up). Terms kept as chips stay: words and
+        a picture are combined on purpose by keeping the words with + first."""
+        self._timer.stop()
+        if words := self.text():
+            self._remember(words)
+        self.edit.clear()
         name = os.path.basename(source) if isinstance(source, str) else "Pasted image"
         self.chips.add(query.image(source), name, image)
 
