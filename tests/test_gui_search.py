@@ -498,3 +498,39 @@ def test_a_picture_replaces_the_words_typed(
         menu_action(window, "Search by &image…").trigger()
     assert chip_names(window) == ["mountains at sunset", "photo003.jpg"]
     assert [t.kind for t in bar.query().terms] == ["text", "image"]
+
+
+def test_down_and_tab_go_from_the_words_to_the_results(
+    qtbot: QtBot, window: MainWindow, library: Path
+) -> None:
+    """Down in the search field moves into the grid on the first result (Up recalls the
+    history, and Down walks back through it once Up was pressed); Tab reaches the grid in
+    one press; with no results Down leaves the field as it is."""
+    edit, view = window.search_bar.edit, window.results_view
+    window.search_bar.set_history(["lasagne"])
+    search_for(qtbot, window, "mountain trail")
+    assert not view.currentIndex().isValid()
+    qtbot.keyClick(edit, Qt.Key.Key_Down)
+    assert view.hasFocus()
+    assert view.currentIndex().row() == 0 and view.selectedIndexes() == [view.currentIndex()]
+    assert window.preview.hit() == window.results_model.hit(0)
+
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    assert edit.text() == "mountain trail"  # the newest remembered query
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    assert edit.text() == "lasagne"
+    qtbot.keyClick(edit, Qt.Key.Key_Down)
+    assert edit.text() == "mountain trail" and edit.hasFocus()
+
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)
+    assert view.hasFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Backtab)
+    assert edit.hasFocus()
+
+    edit.clear()
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.results_model.rowCount() == 0
+    qtbot.keyClick(edit, Qt.Key.Key_Down)
+    assert edit.hasFocus() and edit.text() == ""

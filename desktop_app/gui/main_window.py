@@ -10,6 +10,7 @@ import time
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
+    QItemSelectionModel,
     QMimeData,
     QObject,
     QPoint,
@@ -115,6 +116,9 @@ class MainWindow(QMainWindow):
         self.search_bar.query_changed.connect(self.new_search)
         self.search_bar.filters_changed.connect(self.new_search)
         self.search_bar.edit.installEventFilter(self)
+        self.search_bar.results_requested.connect(self.focus_results)
+        # Tab from the words goes straight to the hits; the buttons beside the field come after.
+        QWidget.setTabOrder(self.search_bar.edit, self.results_view)
         self.library_panel.add_requested.connect(self.choose_folder)
         self.library_panel.remove_requested.connect(self.remove_folder)
         self.library_panel.rescan_requested.connect(self.indexing.start)
@@ -326,6 +330,18 @@ class MainWindow(QMainWindow):
                     self.results_view.setCurrentIndex(self.results_model.index(row))
                     return
         self.preview.show_hit(None)
+
+    def focus_results(self) -> None:
+        """Down from the search field: into the grid, on the selected result or else the first
+        (nothing happens while the results page shows a hint instead of hits)."""
+        view = self.results_view
+        if not self.results_model.rowCount() or not view.isVisible():
+            return
+        view.setFocus(Qt.FocusReason.OtherFocusReason)
+        index = view.currentIndex() if view.currentIndex().isValid() else view.model().index(0, 0)
+        select = QItemSelectionModel.SelectionFlag.ClearAndSelect
+        view.selectionModel().setCurrentIndex(index, select)
+        view.scrollTo(index)
 
     def _show_empty_state(self) -> None:
         """The hint for an empty library or an empty query; otherwise the results page shows
