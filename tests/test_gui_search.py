@@ -534,3 +534,23 @@ def test_down_and_tab_go_from_the_words_to_the_results(
     assert window.results_model.rowCount() == 0
     qtbot.keyClick(edit, Qt.Key.Key_Down)
     assert edit.hasFocus() and edit.text() == ""
+
+
+def test_history_walk_starts_again_after_a_search(
+    qtbot: QtBot, window: MainWindow, library: Path
+) -> None:
+    """After a query recalled with Up is searched, Up starts again from the newest query
+    (the one just searched) rather than from where the walk had got to."""
+    edit = window.search_bar.edit
+    window.search_bar.set_history(["lasagne", "tax office", "mountain trail"])
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    assert edit.text() == "tax office"
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.search_bar.history() == ["tax office", "lasagne", "mountain trail"]
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    assert edit.text() == "tax office"
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    assert edit.text() == "lasagne"

@@ -167,6 +167,9 @@ class SearchBar(QWidget):
         self.query_changed.emit()
 
     def _remember(self, text: str) -> None:
+        """Put ``text`` first in the history. The list reorders, so a walk through it starts
+        again from the newest entry (Up after a search recalls that search, then older ones)."""
+        self._history_pos = -1
         if text in self._history:
             self._history.remove(text)
         self._history.insert(0, text)
