@@ -426,7 +426,7 @@ def test_new_results_start_at_the_top_with_nothing_selected(
 ) -> None:
     """A new query (or a filter change) shows its best hits from the top, with no selection
     and an empty preview; a refresh of the same query (more files indexed) keeps the
-    selection."""
+    scroll position and the selection."""
     window.resize(700, 500)
     window.results_stack.show_weaker.setChecked(True)
     view, model, preview = window.results_view, window.results_model, window.preview
@@ -450,16 +450,20 @@ def test_new_results_start_at_the_top_with_nothing_selected(
         window.search_bar.filter_bar.kind.setCurrentIndex(1)  # Images
     assert scroll.value() == 0 and not view.currentIndex().isValid() and preview.hit() is None
 
-    second = model.index(1)
-    qtbot.mouseClick(
-        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(second).center()
-    )
-    selected = preview.hit()
-    assert selected is not None
+    view.scrollToBottom()  # looking further down, nothing selected yet
+    place = scroll.value()
+    with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
+        window.refresh_results()  # as the indexing progress does
+    assert scroll.value() == place > 0
+    last = model.index(model.rowCount() - 1)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(last).center())
+    selected, place = preview.hit(), scroll.value()
+    assert selected is not None and place > 0
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         window.refresh_results()  # as the indexing progress does
     assert preview.hit() == selected
     assert view.currentIndex().data(HitRole) == selected
+    assert scroll.value() == place
 
 
 @offscreen_popups  # the search field's history pops up as the words are typed again
