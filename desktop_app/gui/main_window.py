@@ -10,6 +10,7 @@ import time
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
+    QItemSelectionModel,
     QMimeData,
     QObject,
     QPoint,
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.searcher = Searcher(engine, self)
         self.indexing = IndexingController(engine, self)
         self._last_refresh = 0.0
+        self._new_query = False  # the answer awaited is to a changed query, not a refresh
         self._build(icon)
         self._restore()
 
@@ -111,9 +113,12 @@ class MainWindow(QMainWindow):
         self.zoom_slider = self.results_view.zoom_slider()
         self.statusBar().addPermanentWidget(self.zoom_slider)
         self._build_menus()
-        self.search_bar.query_changed.connect(self.refresh_results)
-        self.search_bar.filters_changed.connect(self.refresh_results)
+        self.search_bar.query_changed.connect(self.new_search)
+        self.search_bar.filters_changed.connect(self.new_search)
         self.search_bar.edit.installEventFilter(self)
+        self.search_bar.results_requested.connect(self.focus_results)
+        # Tab from the words goes straight to the hits; the buttons beside the field come after.
+        QWidget.setTabOrder(self.search_bar.edit, self.results_view)
         self.library_panel.add_requested.connect(self.choose_folder)
         self.library_panel.remove_requested.connect(self.remove_folder)
         self.library_panel.rescan_requested.connect(self.indexing.start)
@@ -279,7 +284,8 @@ class MainWindow(QMainWindow):
     # -- searching -----------------------------------------------------------------------------
 
     def search_by_image(self, source: str | bytes, image: QImage | None = None) -> None:
-        """Add a picture (a file, or image bytes dropped or pasted) to the query."""
+        """Search by a picture (a file, or image bytes dropped or pasted): it replaces the words
+        typed in the field; terms kept as chips stay."""
         if image is None:
             image = QImage(source) if isinstance(source, str) else QImage.fromData(source)
         self.search_bar.add_image(source, image)
@@ -294,24 +300,48 @@ class MainWindow(QMainWindow):
         if path:
             self.search_by_image(path)
 
+    def new_search(self) -> None:
+        """The words, chips or filters changed: run the query; its answer starts at the top
+        with nothing selected, as the best hits are what the person wants to see first."""
+        self._new_query = True
+        self.refresh_results()
+
     def refresh_results(self) -> None:
-        """Run the current query again (new filters, or new files committed)."""
+        """Run the same query again (new files committed, a folder removed); its answer keeps
+        the person's selection where the selected file is still among the results."""
         bar = self.search_bar
         if not self.searcher.run(bar.query(), bar.kinds(), bar.filters()):
+            self._new_query = False
             self.results_model.set_hits([])
+            self.preview.show_hit(None)
             self._show_empty_state()
 
     def _results(self, hits: list[Hit]) -> None:
-        selected = self.preview.hit()
+        new_query, self._new_query = self._new_query, False
+        selected = None if new_query else self.preview.hit()
         self.results_stack.show_hits(hits)
         if not hits:
             self._show_empty_state()
+        if new_query:
+            self.results_view.scrollToTop()
         if selected is not None:
             for row, hit in enumerate(self.results_model.hits()):  # the ones shown
                 if hit.file_id == selected.file_id:
                     self.results_view.setCurrentIndex(self.results_model.index(row))
                     return
         self.preview.show_hit(None)
+
+    def focus_results(self) -> None:
+        """Down from the search field: into the grid, on the selected result or else the first
+        (nothing happens while the results page shows a hint instead of hits)."""
+        view = self.results_view
+        if not self.results_model.rowCount() or not view.isVisible():
+            return
+        view.setFocus(Qt.FocusReason.OtherFocusReason)
+        index = view.currentIndex() if view.currentIndex().isValid() else view.model().index(0, 0)
+        select = QItemSelectionModel.SelectionFlag.ClearAndSelect
+        view.selectionModel().setCurrentIndex(index, select)
+        view.scrollTo(index)
 
     def _show_empty_state(self) -> None:
         """The hint for an empty library or an empty query; otherwise the results page shows

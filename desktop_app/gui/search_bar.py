@@ -1,10 +1,13 @@
 """The search bar: words (debounced), extra terms as chips, history, and the filter bar.
 
 Typing emits a query 250 ms after the last key, so results follow the typing without a search
-per keystroke; the window discards answers to queries that are no longer current. Up and Down
-walk the history. Pictures (dropped, pasted, chosen, or *More like this*) and words moved out
-of the field with + become chips, each with a weight and a +/− toggle: the query is the words
-in the field plus every chip (see :mod:`desktop_app.core.searching.terms`).
+per keystroke; the window discards answers to queries that are no longer current. Up recalls
+older queries and, once Up was pressed, Down newer ones; otherwise Down asks to move into the
+results (as in a browser's address bar), so the keyboard goes from the words to the hits.
+Pictures (dropped, pasted, chosen, or *More like this*) and words moved out of the field with
++ become chips, each with a weight and a +/− toggle: the query is the words in the field plus
+every chip (see :mod:`desktop_app.core.searching.terms`). A new picture clears the words in the
+field; words kept with + stay beside it.
 """
 
 import os
@@ -33,6 +36,7 @@ HISTORY_SIZE = 50
 class SearchBar(QWidget):
     query_changed = Signal()
     filters_changed = Signal()
+    results_requested = Signal()  # Down in the field while not walking the history
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,7 +99,14 @@ class SearchBar(QWidget):
         self.edit.setText(text)
 
     def add_image(self, source: str | bytes, image: QImage) -> None:
-        """Add a picture (a file, or dropped/pasted image data) to the query."""
+        """A picture (chosen, dropped or pasted) starts a picture query: it replaces the words
+        in the field, which were typed for another search, not to be mixed with this picture
+        by accident (they stay in the history, under Up). Terms kept as chips stay: words and
+        a picture are combined on purpose by keeping the words with + first."""
+        self._timer.stop()
+        if words := self.text():
+            self._remember(words)
+        self.edit.clear()
         name = os.path.basename(source) if isinstance(source, str) else "Pasted image"
         self.chips.add(query.image(source), name, image)
 
@@ -156,6 +167,9 @@ class SearchBar(QWidget):
         self.query_changed.emit()
 
     def _remember(self, text: str) -> None:
+        """Put ``text`` first in the history. The list reorders, so a walk through it starts
+        again from the newest entry (Up after a search recalls that search, then older ones)."""
+        self._history_pos = -1
         if text in self._history:
             self._history.remove(text)
         self._history.insert(0, text)
@@ -175,8 +189,10 @@ class SearchBar(QWidget):
             popup = self.edit.completer().popup()
             popup_open = popup is not None and popup.isVisible()
             if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down) and not popup_open:
-                step = 1 if event.key() == Qt.Key.Key_Up else -1
-                self._walk_history(step)
+                if event.key() == Qt.Key.Key_Down and self._history_pos < 0:
+                    self.results_requested.emit()
+                else:
+                    self._walk_history(1 if event.key() == Qt.Key.Key_Up else -1)
                 return True
         return super().eventFilter(watched, event)
 
