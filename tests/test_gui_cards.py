@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from gui_support import WAIT_MS, search_for, settle_pools
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QModelIndex, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core.kinds.base import Span
@@ -133,3 +133,45 @@ def test_a_new_kind_is_one_class_and_one_entry(
     assert not preview.form.isRowVisible(preview.fields["At"])
     assert preview.fields["Lines"].text() == "2–4"
     QApplication.processEvents()
+
+
+def test_open_and_show_in_folder_say_so_when_the_desktop_cannot(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no application for a file (openUrl answers False; Qt only warns on stderr) the
+    pane says what failed and offers its path; Copy path confirms that it copied."""
+    opened: list[str] = []
+
+    def no_handler(url: QUrl) -> bool:
+        opened.append(url.toLocalFile())
+        return False
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", no_handler)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    preview = PreviewPane(lambda _file_id, _size: None, parent)
+    parent.show()
+    preview.show_hit(VIDEO)
+    assert not preview.notice.isVisible()
+
+    qtbot.mouseClick(preview.open_button, Qt.MouseButton.LeftButton)
+    assert opened == [VIDEO.path]
+    assert preview.notice.isVisible()
+    assert preview.notice.text().startswith("Could not open holiday.mp4: no application")
+    (copy,) = [b for b in preview.notice.findChildren(QPushButton) if b.text() == "Copy path"]
+    qtbot.mouseClick(copy, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == VIDEO.path
+    assert preview.notice.text() == "Path copied"
+
+    qtbot.mouseClick(preview.reveal_button, Qt.MouseButton.LeftButton)
+    assert opened[-1] == "/nowhere"
+    assert preview.notice.text().startswith("Could not show the folder of holiday.mp4")
+    preview.show_hit(None)  # the message was about the hit no longer shown
+    assert not preview.notice.isVisible()
+
+    QGuiApplication.clipboard().clear()
+    preview.show_hit(VIDEO)
+    qtbot.mouseClick(preview.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == VIDEO.path
+    assert preview.notice.isVisible() and preview.notice.text() == "Path copied"
+    qtbot.waitUntil(lambda: not preview.notice.isVisible(), timeout=WAIT_MS)  # goes by itself

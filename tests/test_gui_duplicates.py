@@ -7,6 +7,7 @@ import pytest
 from gui_support import WAIT_MS, menu_action, offscreen_popups, settle_pools, wait_indexed
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 from test_duplicates import TINY_NEAR, digests, plant
 
@@ -72,6 +73,7 @@ def test_find_duplicates_window(
 
     qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text().split("\n") == [m.path for m in members]
+    assert dialog.notice.isVisible() and dialog.notice.text() == "Paths copied"
     qtbot.mouseClick(dialog.copy_all_button, Qt.MouseButton.LeftButton)
     everything = QGuiApplication.clipboard().text()
     assert everything.count("\n\n") == 1 and everything.count(str(folder)) == 9
@@ -89,6 +91,17 @@ def test_find_duplicates_window(
     qtbot.mouseClick(dialog.reveal_button, Qt.MouseButton.LeftButton)
     assert revealed == [str(folder)]
     assert dialog.members_model.index(2).data(ItemRole) in second.data(ItemRole).members
+
+    # No file manager to answer: the window says so and offers the path.
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda _url: False)
+    qtbot.mouseClick(dialog.reveal_button, Qt.MouseButton.LeftButton)
+    chosen = dialog.members_model.index(2).data(ItemRole)
+    assert dialog.notice.isVisible()
+    assert dialog.notice.text().startswith(f"Could not show the folder of {Path(chosen.path).name}")
+    (copy,) = [b for b in dialog.notice.findChildren(QPushButton) if b.text() == "Copy path"]
+    qtbot.mouseClick(copy, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == chosen.path
+    assert dialog.notice.text() == "Path copied"
 
     qtmodeltester.check(dialog.groups_model)
     qtmodeltester.check(dialog.members_model)

@@ -49,9 +49,10 @@ from desktop_app.core.searching.duplicates import (
     Report,
     copy_list,
 )
-from desktop_app.gui.preview import show_in_folder
+from desktop_app.gui.preview import CONFIRM_MS, reveal_failed, show_in_folder
 from desktop_app.gui.tasks import GeneratorTask
 from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
+from desktop_app.gui.widgets import Banner
 from desktop_app.humanize import human_bytes
 
 ItemRole = Qt.ItemDataRole.UserRole + 1  # the Group or Member of a row
@@ -172,6 +173,7 @@ class DuplicatesDialog(QDialog):
         self._engine = engine
         self.levels: tuple[float, ...] = tuple(LEVELS.values())  # cosine per slider stop
         self._task: GeneratorTask | None = None
+        self._unrevealed = ""  # the path a failed Reveal offers to copy
         self.groups_model = GroupsModel(thumbnails, GROUP_ICON, self)
         self.members_model = MembersModel(thumbnails, MEMBER_ICON, self)
         self._build()
@@ -241,6 +243,9 @@ class DuplicatesDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.progress)
         layout.addWidget(splitter, 1)
+        self.notice = Banner(self)
+        self.notice.action_clicked.connect(lambda _action: self._copy_path(self._unrevealed))
+        layout.addWidget(self.notice)
         layout.addLayout(buttons)
         self._show([])
 
@@ -325,13 +330,19 @@ class DuplicatesDialog(QDialog):
         group = self.current_group()
         if member is None and group is not None:
             member = group.members[0]
-        if member is not None:
-            show_in_folder(member.path)
+        if member is not None and not show_in_folder(member.path):
+            self._unrevealed = member.path
+            self.notice.show_message(reveal_failed(member.path), error=True, actions=("Copy path",))
 
     def _copy(self, groups: Sequence[Group | None]) -> None:
         chosen = [g for g in groups if g is not None]
         if chosen:
             QGuiApplication.clipboard().setText(copy_list(chosen))
+            self.notice.show_message("Paths copied", timeout_ms=CONFIRM_MS)
+
+    def _copy_path(self, path: str) -> None:
+        QGuiApplication.clipboard().setText(path)
+        self.notice.show_message("Path copied", timeout_ms=CONFIRM_MS)
 
     # -- closing -------------------------------------------------------------------------------
 
