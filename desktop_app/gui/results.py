@@ -15,12 +15,12 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import QKeyEvent, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QSlider, QWidget
 
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.cards import card_for
-from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
+from desktop_app.gui.thumbnails import ThumbnailCache, centred_square, placeholder
 
 HitRole = Qt.ItemDataRole.UserRole + 1
 ZOOM_MIN, ZOOM_MAX, ZOOM_DEFAULT = 96, 256, 160
@@ -104,7 +104,7 @@ class ResultsModel(QAbstractListModel):
         pixmap = self._thumbnails.get(hit)
         if pixmap is None:
             return placeholder(self._icon_size, self._thumbnails.failed(hit.file_id))
-        scaled = _centred_square(pixmap, self._icon_size)
+        scaled = centred_square(pixmap, self._icon_size)
         self._scaled[key] = scaled
         return scaled
 
@@ -182,16 +182,3 @@ class ResultsView(QListView):
         hit = index.data(HitRole)
         if hit is not None:
             self.activated_hit.emit(hit)
-
-
-def _centred_square(pixmap: QPixmap, size: int) -> QPixmap:
-    """Scale into a transparent square, so landscape and portrait tiles line up in the grid."""
-    scaled = pixmap.scaled(
-        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-    )
-    square = QPixmap(size, size)
-    square.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(square)
-    painter.drawPixmap((size - scaled.width()) // 2, (size - scaled.height()) // 2, scaled)
-    painter.end()
-    return square
