@@ -17,6 +17,7 @@ from desktop_app.gui import cards
 from desktop_app.gui.cards import CARDS, Card, DocumentCard, ImageCard, card_for
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.preview import PreviewPane
+from desktop_app.gui.results import ZOOM_DEFAULT, ZOOM_MAX, ZOOM_MIN
 from desktop_app.gui.thumbnails import placeholder
 
 pytestmark = pytest.mark.usefixtures("qt_pools_idle")
@@ -175,3 +176,25 @@ def test_open_and_show_in_folder_say_so_when_the_desktop_cannot(
     assert QGuiApplication.clipboard().text() == VIDEO.path
     assert preview.notice.isVisible() and preview.notice.text() == "Path copied"
     qtbot.waitUntil(lambda: not preview.notice.isVisible(), timeout=WAIT_MS)  # goes by itself
+
+
+def test_a_long_file_name_is_elided_so_the_match_line_stays_in_the_tile(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """A 120-character name is cut in its middle (the extension stays) to the tile's width,
+    at every zoom, so the tile still shows how well it matched."""
+    name = "holiday-" + "x" * 108 + ".mp4"
+    assert len(name) == 120
+    window.searcher.results.emit([replace(VIDEO, path=f"/nowhere/{name}")])
+    model, view = window.results_model, window.results_view
+    index = model.index(0)
+    for zoom in (ZOOM_MIN, ZOOM_DEFAULT, ZOOM_MAX):
+        view.set_zoom(zoom)
+        QApplication.processEvents()
+        shown, match = index.data(Qt.ItemDataRole.DisplayRole).split("\n")
+        assert shown.startswith("holiday") and shown.endswith(".mp4") and "…" in shown
+        assert match == "50% match"
+        assert view.fontMetrics().horizontalAdvance(shown) <= view.gridSize().width()
+        assert view.visualRect(index).height() <= view.gridSize().height()
+    assert index.data(Qt.ItemDataRole.AccessibleTextRole).startswith(name)  # read out whole
+    assert index.data(Qt.ItemDataRole.ToolTipRole).startswith(f"/nowhere/{name}\n")
