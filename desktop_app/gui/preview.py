@@ -59,6 +59,16 @@ def reveal_failed(path: str) -> str:
     )
 
 
+def date_name(hit: Hit) -> str:
+    """What the hit's date is: the core files a picture's EXIF date taken, else the file's
+    modification time (always so for a note), and a modification time is no date taken."""
+    try:
+        modified = os.stat(hit.path).st_mtime
+    except OSError:
+        return "Date"  # the file is gone: which of the two it was cannot be told
+    return "Modified" if hit.taken_at is not None and abs(hit.taken_at - modified) < 1 else "Taken"
+
+
 class PreviewPane(QWidget):
     """Shows one hit; empty until something is selected."""
 
@@ -109,6 +119,12 @@ class PreviewPane(QWidget):
     def hit(self) -> Hit | None:
         return self._hit
 
+    def row_name(self, field: str) -> QLabel:
+        """The label before the ``field`` row (the "Taken" row names its date as it is)."""
+        label = self.form.labelForField(self.fields[field])
+        assert isinstance(label, QLabel)
+        return label
+
     def copy_path(self) -> None:
         if self._hit is not None:
             QGuiApplication.clipboard().setText(self._hit.path)
@@ -149,6 +165,7 @@ class PreviewPane(QWidget):
             value = values.get(name, "")
             label.setText(value)
             self.form.setRowVisible(label, bool(value))
+        self.row_name("Taken").setText(date_name(hit) if hit.taken_at else "Taken")
         self.picture.setPixmap(QPixmap())
         text = card.preview_text()
         if text is not None:
