@@ -1,12 +1,14 @@
 """File ▸ Find duplicates…: a real library with planted copies, driven like a person would."""
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gui_support import WAIT_MS, menu_action, offscreen_popups, settle_pools, wait_indexed
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QRect, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QApplication, QListView, QPushButton
 from pytestqt.qtbot import QtBot
 from test_duplicates import TINY_NEAR, digests, plant
 
@@ -72,6 +74,7 @@ def test_find_duplicates_window(
 
     qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text().split("\n") == [m.path for m in members]
+    assert dialog.notice.isVisible() and dialog.notice.text() == "Paths copied"
     qtbot.mouseClick(dialog.copy_all_button, Qt.MouseButton.LeftButton)
     everything = QGuiApplication.clipboard().text()
     assert everything.count("\n\n") == 1 and everything.count(str(folder)) == 9
@@ -89,6 +92,17 @@ def test_find_duplicates_window(
     qtbot.mouseClick(dialog.reveal_button, Qt.MouseButton.LeftButton)
     assert revealed == [str(folder)]
     assert dialog.members_model.index(2).data(ItemRole) in second.data(ItemRole).members
+
+    # No file manager to answer: the window says so and offers the path.
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda _url: False)
+    qtbot.mouseClick(dialog.reveal_button, Qt.MouseButton.LeftButton)
+    chosen = dialog.members_model.index(2).data(ItemRole)
+    assert dialog.notice.isVisible()
+    assert dialog.notice.text().startswith(f"Could not show the folder of {Path(chosen.path).name}")
+    (copy,) = [b for b in dialog.notice.findChildren(QPushButton) if b.text() == "Copy path"]
+    qtbot.mouseClick(copy, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == chosen.path
+    assert dialog.notice.text() == "Path copied"
 
     qtmodeltester.check(dialog.groups_model)
     qtmodeltester.check(dialog.members_model)
@@ -120,3 +134,48 @@ def test_moving_the_slider_mid_scan_and_closing_the_window(
     dialog.slider.setValue(2)
     window.close()
     assert not dialog.running()
+
+
+def tile_rects(view: QListView) -> list[QRect]:
+    """Where the view lays out each row (its picture and its caption)."""
+    QApplication.processEvents()
+    model = view.model()
+    return [view.visualRect(model.index(row)) for row in range(model.rowCount())]
+
+
+@offscreen_popups
+def test_tiles_keep_their_size_when_thumbnails_arrive(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a first open nothing is in the thumbnail cache: the placeholders take the room the
+    pictures will, so no caption overlaps another row before or after the pictures arrive."""
+    folder = tmp_path / "photos"
+    plant(folder, originals=6, planted=2)
+    window.add_folder(str(folder))
+    wait_indexed(qtbot, window, indexed=13)
+    gate = threading.Event()
+    load = window.thumbnails._load
+
+    def held(file_id: int, size: int) -> Path | None:  # in the pool's thread, never the test's
+        gate.wait(WAIT_MS)
+        return load(file_id, size)
+
+    monkeypatch.setattr(window.thumbnails, "_load", held)
+    dialog = window.find_duplicates()
+    dialog.levels = (1.0, TINY_NEAR, 0.9)
+    dialog.slider.setValue(1)
+    qtbot.waitUntil(lambda: not dialog.running(), timeout=WAIT_MS)  # thumbnails still held
+    assert len(dialog.groups_model.items()) == 2 and dialog.members_model.rowCount() > 3
+    views = (dialog.groups_view, dialog.members_view)
+    first = [tile_rects(view) for view in views]
+    gate.set()
+    settle_pools(window)
+    members = dialog.members_model.items()
+    assert all(window.thumbnails.picture(m.file_id) is not None for m in members)
+    assert [tile_rects(view) for view in views] == first
+    grid = dialog.members_view.gridSize()
+    for rects in first:
+        for i, rect in enumerate(rects):
+            assert not any(rect.intersects(other) for other in rects[i + 1 :])
+    assert all(r.height() <= grid.height() for r in first[1])
+    dialog.close()

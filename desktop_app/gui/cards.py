@@ -11,6 +11,7 @@ picture draws nothing itself: it says so, and the thumbnail cache and the previe
 picture in the background, as QImage, off the UI thread.
 """
 
+import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -72,10 +73,15 @@ class DocumentCard(Card):
     DETAILS = ("Lines",)
 
     def tile(self, size: int) -> QPixmap | None:
-        return paper_card(size, Path(self.hit.path).name, self.hit.snippet or "")
+        return paper_card(size, Path(self.hit.path).name, self._passage())
 
     def preview_text(self) -> str | None:
-        return self.hit.snippet or ""
+        return self._passage()
+
+    def _passage(self) -> str:
+        """The matching passage as it reads: a Markdown note's markup is dropped."""
+        snippet = self.hit.snippet or ""
+        return plain_markdown(snippet) if Path(self.hit.path).suffix in MARKDOWN else snippet
 
     def place(self) -> str:
         lines = self._lines()
@@ -87,6 +93,20 @@ class DocumentCard(Card):
     def _lines(self) -> str:
         hit = self.hit
         return f"{hit.line_start}–{hit.line_end}" if hit.line_start else ""
+
+
+MARKDOWN = frozenset(DocumentExtractor.file_types["markdown"])
+_HEADING = re.compile(r"(?:^|(?<=\s))#{1,6}(?:[ \t]+|$)", re.MULTILINE)  # snippets are one line
+_STARS = re.compile(r"(\*{1,3})(?=\S)(.+?)(?<=\S)\1")
+_UNDERSCORES = re.compile(r"(?<!\w)(_{1,3})(?=\S)(.+?)(?<=\S)\1(?!\w)")
+
+
+def plain_markdown(text: str) -> str:
+    """``text`` without heading markers and emphasis, which show as raw ``#`` and ``*`` on a
+    card; an underscore inside a word (snake_case) is no emphasis and stays."""
+    text = _HEADING.sub("", text)
+    text = _STARS.sub(r"\2", text)
+    return _UNDERSCORES.sub(r"\2", text)
 
 
 CARDS: dict[str, type[Card]] = {

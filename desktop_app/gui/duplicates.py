@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QSize,
     Qt,
 )
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -49,9 +49,10 @@ from desktop_app.core.searching.duplicates import (
     Report,
     copy_list,
 )
-from desktop_app.gui.preview import show_in_folder
+from desktop_app.gui.preview import CONFIRM_MS, reveal_failed, show_in_folder
 from desktop_app.gui.tasks import GeneratorTask
-from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
+from desktop_app.gui.thumbnails import ThumbnailCache, centred_square, placeholder
+from desktop_app.gui.widgets import Banner
 from desktop_app.humanize import human_bytes
 
 ItemRole = Qt.ItemDataRole.UserRole + 1  # the Group or Member of a row
@@ -65,13 +66,18 @@ def alike(cosine: float) -> str:
 
 
 class _PictureListModel(QAbstractListModel):
-    """Rows that each show one picture (by file id) from the shared thumbnail cache."""
+    """Rows that each show one picture (by file id) from the shared thumbnail cache.
+
+    Every row's picture is a square of the icon size, its placeholder included: a row keeps
+    its size when the thumbnail arrives, so captions never overlap while the view waits.
+    """
 
     def __init__(self, thumbnails: ThumbnailCache, icon_size: int, parent: QObject) -> None:
         super().__init__(parent)
         self._thumbnails = thumbnails
         self._icon_size = icon_size
         self._items: list[Any] = []
+        self._squares: dict[int, QPixmap] = {}  # file id -> its thumbnail in the icon square
         thumbnails.ready.connect(self._thumbnail_ready)
 
     def _file_id(self, item: Any) -> int:
@@ -86,6 +92,7 @@ class _PictureListModel(QAbstractListModel):
     def set_items(self, items: Sequence[Any]) -> None:
         self.beginResetModel()
         self._items = list(items)
+        self._squares.clear()
         self.endResetModel()
 
     def items(self) -> list[Any]:
@@ -101,11 +108,7 @@ class _PictureListModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(item)
         if role == Qt.ItemDataRole.DecorationRole:
-            pixmap = self._thumbnails.picture(self._file_id(item))
-            if pixmap is None:
-                failed = self._thumbnails.failed(self._file_id(item))
-                return QIcon(placeholder(self._icon_size, failed))
-            return QIcon(pixmap)
+            return QIcon(self._square(self._file_id(item)))
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(item)
         if role == ItemRole:
@@ -116,6 +119,16 @@ class _PictureListModel(QAbstractListModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def _square(self, file_id: int) -> QPixmap:
+        square = self._squares.get(file_id)
+        if square is not None:
+            return square
+        pixmap = self._thumbnails.picture(file_id)
+        if pixmap is None:
+            return placeholder(self._icon_size, self._thumbnails.failed(file_id))
+        square = self._squares[file_id] = centred_square(pixmap, self._icon_size)
+        return square
 
     def _thumbnail_ready(self, file_id: int) -> None:
         for row, item in enumerate(self._items):
@@ -172,6 +185,7 @@ class DuplicatesDialog(QDialog):
         self._engine = engine
         self.levels: tuple[float, ...] = tuple(LEVELS.values())  # cosine per slider stop
         self._task: GeneratorTask | None = None
+        self._unrevealed = ""  # the path a failed Reveal offers to copy
         self.groups_model = GroupsModel(thumbnails, GROUP_ICON, self)
         self.members_model = MembersModel(thumbnails, MEMBER_ICON, self)
         self._build()
@@ -241,6 +255,9 @@ class DuplicatesDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.progress)
         layout.addWidget(splitter, 1)
+        self.notice = Banner(self)
+        self.notice.action_clicked.connect(lambda _action: self._copy_path(self._unrevealed))
+        layout.addWidget(self.notice)
         layout.addLayout(buttons)
         self._show([])
 
@@ -325,13 +342,19 @@ class DuplicatesDialog(QDialog):
         group = self.current_group()
         if member is None and group is not None:
             member = group.members[0]
-        if member is not None:
-            show_in_folder(member.path)
+        if member is not None and not show_in_folder(member.path):
+            self._unrevealed = member.path
+            self.notice.show_message(reveal_failed(member.path), error=True, actions=("Copy path",))
 
     def _copy(self, groups: Sequence[Group | None]) -> None:
         chosen = [g for g in groups if g is not None]
         if chosen:
             QGuiApplication.clipboard().setText(copy_list(chosen))
+            self.notice.show_message("Paths copied", timeout_ms=CONFIRM_MS)
+
+    def _copy_path(self, path: str) -> None:
+        QGuiApplication.clipboard().setText(path)
+        self.notice.show_message("Path copied", timeout_ms=CONFIRM_MS)
 
     # -- closing -------------------------------------------------------------------------------
 

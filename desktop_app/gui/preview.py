@@ -24,10 +24,12 @@ from PySide6.QtWidgets import (
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.cards import card_for, detail_rows
 from desktop_app.gui.tasks import run_async
+from desktop_app.gui.widgets import Banner
 from desktop_app.humanize import human_bytes
 
 PREVIEW_SIZE = 1024
 COMMON_ROWS = ("Name", "Folder", "Match", "Dimensions", "Taken", "Camera", "Size")
+CONFIRM_MS = 2500  # how long "Path copied" stays: long enough to read, gone before it clutters
 
 
 def open_file(path: str) -> bool:
@@ -38,6 +40,33 @@ def open_file(path: str) -> bool:
 def show_in_folder(path: str) -> bool:
     """Open the folder that holds ``path`` in the file manager."""
     return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+
+def open_failed(path: str) -> str:
+    """What to tell the person when the desktop has no application for ``path``: Qt only warns
+    on stderr, which nobody running the app reads."""
+    return (
+        f"Could not open {os.path.basename(path)}: no application on this computer is set up "
+        "to open it. Copy its path to open it another way."
+    )
+
+
+def reveal_failed(path: str) -> str:
+    """What to tell the person when no file manager answered for the folder of ``path``."""
+    return (
+        f"Could not show the folder of {os.path.basename(path)}: no file manager answered. "
+        "Copy its path to find it another way."
+    )
+
+
+def date_name(hit: Hit) -> str:
+    """What the hit's date is: the core files a picture's EXIF date taken, else the file's
+    modification time (always so for a note), and a modification time is no date taken."""
+    try:
+        modified = os.stat(hit.path).st_mtime
+    except OSError:
+        return "Date"  # the file is gone: which of the two it was cannot be told
+    return "Modified" if hit.taken_at is not None and abs(hit.taken_at - modified) < 1 else "Taken"
 
 
 class PreviewPane(QWidget):
@@ -76,8 +105,11 @@ class PreviewPane(QWidget):
         for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
-        self.open_button.clicked.connect(lambda: self._hit and open_file(self._hit.path))
-        self.reveal_button.clicked.connect(lambda: self._hit and show_in_folder(self._hit.path))
+        self.notice = Banner(self)
+        self.notice.action_clicked.connect(lambda _action: self.copy_path())  # only Copy path
+        layout.addWidget(self.notice)
+        self.open_button.clicked.connect(lambda: self._launch(open_file, open_failed))
+        self.reveal_button.clicked.connect(lambda: self._launch(show_in_folder, reveal_failed))
         self.copy_button.clicked.connect(self.copy_path)
         self.similar_button.clicked.connect(
             lambda: self._hit and self.more_like_this.emit(self._hit)
@@ -87,13 +119,26 @@ class PreviewPane(QWidget):
     def hit(self) -> Hit | None:
         return self._hit
 
+    def row_name(self, field: str) -> QLabel:
+        """The label before the ``field`` row (the "Taken" row names its date as it is)."""
+        label = self.form.labelForField(self.fields[field])
+        assert isinstance(label, QLabel)
+        return label
+
     def copy_path(self) -> None:
         if self._hit is not None:
             QGuiApplication.clipboard().setText(self._hit.path)
+            self.notice.show_message("Path copied", timeout_ms=CONFIRM_MS)
+
+    def _launch(self, launch: Callable[[str], bool], failed: Callable[[str], str]) -> None:
+        """Open the hit or its folder; say so in the pane when the desktop could not."""
+        if self._hit is not None and not launch(self._hit.path):
+            self.notice.show_message(failed(self._hit.path), error=True, actions=("Copy path",))
 
     def show_hit(self, hit: Hit | None) -> None:
         self._hit = hit
         self._image = None
+        self.notice.hide()  # a message about the hit shown before
         for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
             button.setEnabled(hit is not None)
         if hit is None:
@@ -120,6 +165,7 @@ class PreviewPane(QWidget):
             value = values.get(name, "")
             label.setText(value)
             self.form.setRowVisible(label, bool(value))
+        self.row_name("Taken").setText(date_name(hit) if hit.taken_at else "Taken")
         self.picture.setPixmap(QPixmap())
         text = card.preview_text()
         if text is not None:

@@ -15,15 +15,17 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QSlider, QWidget
+from PySide6.QtGui import QFontMetrics, QKeyEvent, QPixmap, QWheelEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QListView, QSlider, QWidget
 
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.cards import card_for
-from desktop_app.gui.thumbnails import ThumbnailCache, placeholder
+from desktop_app.gui.thumbnails import ThumbnailCache, centred_square, placeholder
 
 HitRole = Qt.ItemDataRole.UserRole + 1
 ZOOM_MIN, ZOOM_MAX, ZOOM_DEFAULT = 96, 256, 160
+GRID_SLACK = 28  # a tile's width beyond its picture's
+NAME_SLACK = GRID_SLACK - 12  # the room a name has beyond the picture (the text's margins)
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -73,7 +75,7 @@ class ResultsModel(QAbstractListModel):
             return None
         hit = self._hits[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{Path(hit.path).name}\n{hit.relevance:.0%} match"
+            return f"{self._tile_name(hit)}\n{hit.relevance:.0%} match"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._decoration(hit)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -96,6 +98,13 @@ class ResultsModel(QAbstractListModel):
             Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
         )
 
+    def _tile_name(self, hit: Hit) -> str:
+        """The file name on one line of the tile, elided in the middle (the extension stays):
+        a long name wrapped onto many lines and pushed the match line out of the tile."""
+        metrics = QFontMetrics(QApplication.font())
+        width = self._icon_size + NAME_SLACK
+        return metrics.elidedText(Path(hit.path).name, Qt.TextElideMode.ElideMiddle, width)
+
     def _decoration(self, hit: Hit) -> QPixmap:
         key = (hit.file_id, self._icon_size)
         scaled = self._scaled.get(key)
@@ -104,7 +113,7 @@ class ResultsModel(QAbstractListModel):
         pixmap = self._thumbnails.get(hit)
         if pixmap is None:
             return placeholder(self._icon_size, self._thumbnails.failed(hit.file_id))
-        scaled = _centred_square(pixmap, self._icon_size)
+        scaled = centred_square(pixmap, self._icon_size)
         self._scaled[key] = scaled
         return scaled
 
@@ -146,7 +155,7 @@ class ResultsView(QListView):
         if size == self.iconSize().width() and self.gridSize().isValid():
             return
         self.setIconSize(QSize(size, size))
-        self.setGridSize(QSize(size + 28, size + 44))
+        self.setGridSize(QSize(size + GRID_SLACK, size + 44))
         model = self.model()
         if isinstance(model, ResultsModel):
             model.set_icon_size(size)
@@ -182,16 +191,3 @@ class ResultsView(QListView):
         hit = index.data(HitRole)
         if hit is not None:
             self.activated_hit.emit(hit)
-
-
-def _centred_square(pixmap: QPixmap, size: int) -> QPixmap:
-    """Scale into a transparent square, so landscape and portrait tiles line up in the grid."""
-    scaled = pixmap.scaled(
-        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-    )
-    square = QPixmap(size, size)
-    square.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(square)
-    painter.drawPixmap((size - scaled.width()) // 2, (size - scaled.height()) // 2, scaled)
-    painter.end()
-    return square

@@ -109,3 +109,17 @@ def placeholder(size: int, failed: bool = False) -> QPixmap:
         painter.drawText(QRect(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, "No preview")
     painter.end()
     return pixmap
+
+
+def centred_square(pixmap: QPixmap, size: int) -> QPixmap:
+    """Scale into a transparent square, so landscape and portrait tiles line up in the grid and
+    a tile keeps the size its placeholder had (the view need not lay out again)."""
+    scaled = pixmap.scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+    square = QPixmap(size, size)
+    square.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(square)
+    painter.drawPixmap((size - scaled.width()) // 2, (size - scaled.height()) // 2, scaled)
+    painter.end()
+    return square

@@ -1,6 +1,6 @@
 """Small shared widgets: the non-blocking message banner and the indexing status strip."""
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -40,11 +40,24 @@ class Banner(QFrame):
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
         layout.addWidget(close)
+        self._expiry = QTimer(self)
+        self._expiry.setSingleShot(True)
+        self._expiry.timeout.connect(self.hide)
         self.hide()
 
     def show_message(
-        self, text: str, *, error: bool = False, actions: tuple[str, ...] = ()
+        self,
+        text: str,
+        *,
+        error: bool = False,
+        actions: tuple[str, ...] = (),
+        timeout_ms: int = 0,
     ) -> None:
+        """Show ``text``; with ``timeout_ms`` it hides itself after that long (a confirmation
+        the person need not dismiss), otherwise it stays until dismissed or replaced."""
+        self._expiry.stop()
+        if timeout_ms:
+            self._expiry.start(timeout_ms)
         self.setProperty("error", error)
         colour = "#b3261e" if error else "palette(highlight)"
         self.setStyleSheet(f"#banner {{ border: 1px solid {colour}; border-radius: 6px; }}")
