@@ -242,15 +242,6 @@ class Store(UnitTables):
                 [(kind,) for kind in kinds],
             )
 
-    def record_failures(self, failures: list[tuple[int, str, str | None]]) -> None:
-        """(file id, error, content hash if it could be read) become ``failed``."""
-        with self.transaction() as conn:
-            conn.executemany(
-                "UPDATE files SET status = 'failed', error = ?, hash = COALESCE(?, hash),"
-                " updated_at = ? WHERE id = ?",
-                [(error, digest, time.time(), fid) for fid, error, digest in failures],
-            )
-
     def retry_failed(self) -> int:
         with self.transaction() as conn:
             cur = conn.execute(

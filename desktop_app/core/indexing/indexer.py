@@ -327,6 +327,8 @@ def _embed_and_commit(
         per_set: dict[int, list[NewUnit]] = {}
         position = len(done)
         meta = item.extracted.meta | {"hash": item.hash}
+        if meta.get("taken_at") is None:
+            meta["taken_at"] = item.record.mtime_ns / 1e9
         done.append(FileUnits(item.record, meta, per_set, complete))
         for space, vset in targets.items():
             if vset.id in holds[item.record.id]:

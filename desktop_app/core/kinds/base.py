@@ -67,7 +67,9 @@ class Unit:
 
 @dataclass
 class Extracted:
-    """One file's metadata (the ``files`` columns it fills) and its units."""
+    """One file's metadata (the ``files`` columns it fills) and its units. Without a
+    ``taken_at`` of its own (EXIF, a container's creation time), a file is dated by its
+    modification time, which the scan already read."""
 
     meta: dict[str, Any] = field(default_factory=dict)
     units: list[Unit] = field(default_factory=list)

@@ -4,7 +4,6 @@ Each chunk is a text unit with its line range, and its words are stored with its
 hit can quote the matching passage without reading the file again.
 """
 
-import os
 from collections.abc import Mapping, Sequence
 
 from desktop_app.core.kinds.base import TEXT, DecodeError, Extracted, Span, Unit, UnitModels
@@ -50,11 +49,7 @@ class DocumentExtractor:
         text = decode_text(data)
         window, count_tokens = models.text_window(TEXT)
         chunks = chunk_text(text, window, count_tokens)
-        try:
-            taken_at: float | None = os.stat(path).st_mtime
-        except OSError:
-            taken_at = None
         return Extracted(
-            {"taken_at": taken_at},
+            {},
             [Unit(TEXT, text=c.text, span=Span(c.line_start, c.line_end, "line")) for c in chunks],
         )

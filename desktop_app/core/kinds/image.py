@@ -7,7 +7,6 @@ message fit for the per-file error list.
 """
 
 import io
-import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -213,17 +212,11 @@ def _describe_content(data: bytes) -> str:
     return "the content is text"
 
 
-def _mtime(path: str) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
-
-
 class ImageExtractor:
     """Pictures: one CLIP unit each, decoded at reduced JPEG scale down to the model's input
     size (3-4x cheaper on camera-sized photos; the benchmark checks the embeddings stay within
-    bounds). The date is EXIF's DateTimeOriginal, else the file's modification time."""
+    bounds). The date is EXIF's DateTimeOriginal (the indexer falls back to the file's
+    modification time)."""
 
     name = "image"
     label = "images"
@@ -251,7 +244,7 @@ class ImageExtractor:
             {
                 "width": meta.width,
                 "height": meta.height,
-                "taken_at": meta.taken_at or _mtime(path),
+                "taken_at": meta.taken_at,
                 "camera": meta.camera,
             },
             [Unit(CLIP, pixels=prepare(image))],
