@@ -195,7 +195,7 @@ def build_library(
     vset = store.ensure_vector_set(CLIP, MODEL_ID, DIM)
     start = time.perf_counter()
     with store.transaction() as conn:
-        for first, block in _blocks(gen, n):
+        for first, block in blocks(gen, n):
             conn.executemany(
                 "INSERT INTO files (id, root_id, path, size, mtime_ns, hash, kind, width, height,"
                 " taken_at, camera, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'image',"
@@ -227,7 +227,7 @@ def build_library(
     sqlite_s = time.perf_counter() - start
     index = HnswStore(home / "indexes", params).open(vset.id, CLIP, DIM)
     start = time.perf_counter()
-    for first, block in _blocks(gen, n):
+    for first, block in blocks(gen, n):
         index.add(list(range(first, first + len(block))), block)
         log(f"hnsw {first + len(block)}/{n} {time.perf_counter() - start:.0f} s")
     build_s = time.perf_counter() - start
@@ -247,6 +247,7 @@ def build_library(
     return built
 
 
-def _blocks(gen: ClipLike, n: int) -> Iterator[tuple[int, np.ndarray]]:
+def blocks(gen: ClipLike, n: int) -> Iterator[tuple[int, np.ndarray]]:
+    """The first ``n`` vectors in chunks: (first index, vectors), so memory stays bounded."""
     for first in range(0, n, CHUNK):
         yield first, gen.vectors(first, min(CHUNK, n - first))
