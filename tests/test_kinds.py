@@ -10,6 +10,7 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from imagegen import save_scene
 from PIL import Image, PngImagePlugin
@@ -18,6 +19,7 @@ from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError, ModelNotAvailableError
+from desktop_app.core.indexing.indexer import SpaceModels
 from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError, Extracted, Span, Unit, UnitModels
 from desktop_app.core.kinds.document import decode_text
@@ -192,3 +194,20 @@ def test_a_space_whose_model_is_missing_does_not_hold_up_the_others(
         best = hits[0]
         assert Path(best.path).name == "harbour.postcard"
         assert best.snippet == "Greetings from the lighthouse by the sea"
+
+
+def test_a_space_embeds_pictures_and_words_of_one_batch_in_order(
+    tiny_clip: OpenClipEncoder, tmp_path: Path
+) -> None:
+    """A space may hold both (a video's frames and captions in CLIP's): each unit goes through
+    its own tower and keeps its place."""
+    models = SpaceModels({CLIP: tiny_clip})
+    prepare, draft = models.picture_input(CLIP)
+    scene = save_scene(tmp_path / "scene.jpg", seed=4, size=(96, 72))
+    pixels = prepare(decode_image(scene.read_bytes(), draft_size=draft)[0])
+    units = [Unit(CLIP, pixels=pixels), Unit(CLIP, text="a red boat"), Unit(CLIP, pixels=pixels)]
+    vectors = models.embed(CLIP, units)
+    picture = tiny_clip.embed_prepared([pixels])[0]
+    np.testing.assert_allclose(vectors[0], picture, atol=1e-5)
+    np.testing.assert_allclose(vectors[2], picture, atol=1e-5)
+    np.testing.assert_allclose(vectors[1], tiny_clip.embed_texts(["a red boat"])[0], atol=1e-5)

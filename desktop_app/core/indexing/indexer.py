@@ -81,11 +81,20 @@ class SpaceModels:
         return encoder.max_tokens, count
 
     def embed(self, space: str, units: Sequence[Unit]) -> np.ndarray:
-        """One vector per unit: pixels through the picture tower, words through the text one."""
-        if all(unit.pixels is not None for unit in units):
-            return self._image(space).embed_prepared([unit.pixels for unit in units])
-        with self._locks[space]:
-            return self.encoders[space].embed_texts([unit.text or "" for unit in units])
+        """One vector per unit, in order: pixels through the picture tower, words through the
+        text one (a space may hold both, e.g. video frames and their captions in CLIP's)."""
+        vectors = np.zeros((len(units), self.encoders[space].dim), dtype=np.float32)
+        pictures = [i for i, unit in enumerate(units) if unit.pixels is not None]
+        words = [i for i, unit in enumerate(units) if unit.pixels is None]
+        if pictures:
+            prepared = [units[i].pixels for i in pictures]
+            vectors[pictures] = self._image(space).embed_prepared(prepared)
+        if words:
+            with self._locks[space]:
+                vectors[words] = self.encoders[space].embed_texts(
+                    [units[i].text or "" for i in words]
+                )
+        return vectors
 
 
 @dataclass
