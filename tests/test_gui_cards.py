@@ -1,7 +1,6 @@
 """Cards: each kind of hit draws its own tile in the grid and its own preview; a kind the GUI
 does not know yet gets a plain file card, and a new kind is one class and one entry."""
 
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -215,19 +214,26 @@ def test_the_date_row_says_taken_only_for_an_exif_date(qtbot: QtBot, tmp_path: P
     """The core falls back on the file's modification time when a picture has no EXIF date,
     and always uses it for a note: the preview then names the row "Modified"."""
     picture, note = tmp_path / "scan.jpg", tmp_path / "todo.md"
-    picture.write_bytes(b"not decoded here")
-    note.write_text("- milk\n", "utf-8")
-    modified = 1_700_000_000.0
-    for path in (picture, note):
-        os.utime(path, (modified, modified))
+    modified = 1_700_000_000.0  # each file's modification time, as the library recorded it
     parent = QWidget()
     qtbot.addWidget(parent)
     preview = PreviewPane(lambda _file_id, _size: None, parent)
-    dated = replace(VIDEO, path=str(picture), kind="image", taken_at=modified - 86_400 * 300)
+    dated = replace(
+        VIDEO,
+        path=str(picture),
+        kind="image",
+        taken_at=modified - 86_400 * 300,
+        modified_at=modified,
+    )
     for hit, name in (
         (dated, "Taken"),  # an EXIF date: not the file's modification time
         (replace(dated, taken_at=modified), "Modified"),  # no EXIF: the core took the mtime
-        (replace(VIDEO, path=str(note), kind="document", taken_at=modified), "Modified"),
+        (
+            replace(
+                VIDEO, path=str(note), kind="document", taken_at=modified, modified_at=modified
+            ),
+            "Modified",
+        ),
     ):
         preview.show_hit(hit)
         assert preview.row_name("Taken").text() == name

@@ -62,11 +62,9 @@ def reveal_failed(path: str) -> str:
 def date_name(hit: Hit) -> str:
     """What the hit's date is: the core files a picture's EXIF date taken, else the file's
     modification time (always so for a note), and a modification time is no date taken."""
-    try:
-        modified = os.stat(hit.path).st_mtime
-    except OSError:
-        return "Date"  # the file is gone: which of the two it was cannot be told
-    return "Modified" if hit.taken_at is not None and abs(hit.taken_at - modified) < 1 else "Taken"
+    if hit.taken_at is None or hit.modified_at is None:
+        return "Date"
+    return "Modified" if abs(hit.taken_at - hit.modified_at) < 1 else "Taken"
 
 
 class PreviewPane(QWidget):

@@ -40,6 +40,7 @@ class Hit:
     camera: str | None
     span: Span | None = None  # where the best unit sits: a document's lines, a moment…
     snippet: str | None = None  # the best unit's words, for text units
+    modified_at: float | None = None  # the file's modification time when it was indexed
 
     @property
     def line_start(self) -> int | None:
@@ -126,6 +127,7 @@ def _hit(rec: FileRecord, score: float, rel: float, span: Span | None, snippet: 
         rec.camera,
         span,
         snippet,
+        rec.mtime_ns / 1e9,
     )
 
 
