@@ -23,7 +23,7 @@ from PIL import Image
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import NotIndexedError
-from desktop_app.core.indexing import indexer
+from desktop_app.core.indexing import indexer, reading
 from desktop_app.core.indexing.sync import SyncReport
 from desktop_app.core.kinds.image import decode_image
 
@@ -73,7 +73,7 @@ def _deny_reading(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(indexer, "open", guarded_open, raising=False)
+    monkeypatch.setattr(reading, "open", guarded_open, raising=False)
 
 
 def _vanish_after_scan(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:

@@ -21,9 +21,20 @@ from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError, ModelNotAvailableError
 from desktop_app.core.indexing.indexer import SpaceModels
 from desktop_app.core.kinds import registry
-from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError, Extracted, Span, Unit, UnitModels
+from desktop_app.core.kinds.base import (
+    CLIP,
+    TEXT,
+    DecodeError,
+    Extracted,
+    Pass,
+    Source,
+    Span,
+    Unit,
+    UnitModels,
+)
 from desktop_app.core.kinds.document import decode_text
 from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.progress import Control
 from desktop_app.core.searching.filters import Filters
 
 
@@ -35,13 +46,14 @@ class RecipeExtractor:
     extensions = frozenset({".recipe"})
     file_types: Mapping[str, Sequence[str]] = {"recipe": (".recipe",)}
     spaces = (TEXT,)
+    passes = (Pass("recipes", spaces),)
     typical_units = 2
 
     def sniff(self, head: bytes) -> bool:
         return False
 
-    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
-        lines = decode_text(data).splitlines()
+    def extract(self, source: Source, models: UnitModels) -> Extracted:
+        lines = decode_text(source.read()).splitlines()
         starts = [i for i, line in enumerate(lines) if line.startswith("## ")] + [len(lines)]
         units = [
             Unit(TEXT, text="\n".join(lines[a:b]), span=Span(a + 1, b, "line"))
@@ -58,12 +70,14 @@ class PostcardExtractor:
     extensions = frozenset({".postcard"})
     file_types: Mapping[str, Sequence[str]] = {"postcard": (".postcard",)}
     spaces = (CLIP, TEXT)
+    passes = (Pass("postcards", spaces),)
     typical_units = 1
 
     def sniff(self, head: bytes) -> bool:
         return False
 
-    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
+    def extract(self, source: Source, models: UnitModels) -> Extracted:
+        data = source.read()
         try:
             caption = Image.open(io.BytesIO(data)).text.get("Caption", "")  # type: ignore[attr-defined]
         except OSError as err:
@@ -76,6 +90,12 @@ class PostcardExtractor:
         if models.wants(TEXT) and caption:
             units.append(Unit(TEXT, text=caption))
         return Extracted({"taken_at": 0.0}, units)
+
+
+class SlowCaptionPostcardExtractor(PostcardExtractor):
+    """Postcards whose captions are read in a later pass, as OCR and speech are."""
+
+    passes = (Pass("postcards", (CLIP,)), Pass("postcard captions", (TEXT,), later=True))
 
 
 RECIPES = {
@@ -211,3 +231,55 @@ def test_a_space_embeds_pictures_and_words_of_one_batch_in_order(
     np.testing.assert_allclose(vectors[0], picture, atol=1e-5)
     np.testing.assert_allclose(vectors[2], picture, atol=1e-5)
     np.testing.assert_allclose(vectors[1], tiny_clip.embed_texts(["a red boat"])[0], atol=1e-5)
+
+
+def test_a_later_pass_runs_after_every_quick_one_and_resumes_after_a_cancel(
+    home: Path,
+    tmp_path: Path,
+    tiny_clip: OpenClipEncoder,
+    minilm: SentenceTransformerEncoder,
+    picture_batches: list[int],
+) -> None:
+    """Slow units (OCR, speech) wait until every kind's quick units are in: a library is
+    searchable by look first; stopping in the slow pass keeps what the quick ones did."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    card = _postcard(folder / "harbour.postcard", "Greetings from the lighthouse by the sea", 1)
+    _postcard(folder / "city.postcard", "Busy market square at noon", 2)
+    save_scene(folder / "beach.jpg", seed=3, size=(96, 72))
+    (folder / "shopping.txt").write_text("Buy milk, bread and batteries.\n", "utf-8")
+    with (
+        registry.registered(SlowCaptionPostcardExtractor()),
+        Engine(home, clip_loader=lambda: tiny_clip, text_loader=lambda: minilm) as engine,
+    ):
+        engine.add_root(folder)
+        control = Control()
+        phases = []
+        for progress in engine.index(control):
+            if progress.phase == "postcard captions":
+                control.cancel()
+            if not phases or phases[-1] != progress.phase:
+                phases.append(progress.phase)
+        assert phases == [
+            "scanning",
+            "images",
+            "documents",
+            "postcards",
+            "postcard captions",
+            "cancelled",
+        ]
+        assert engine.status().counts["postcard"] == {"pending": 2}
+        hits = engine.search_image(str(card), k=3)  # searchable by look already
+        assert Path(hits[0].path).name == "harbour.postcard"
+        assert engine.status().counts["document"] == {"indexed": 1}
+
+        picture_batches.clear()
+        phases = list(dict.fromkeys(p.phase for p in engine.index()))
+        assert phases == ["scanning", "postcard captions", "done"]
+        assert picture_batches == [], "pictures already embedded were embedded again"
+        assert engine.status().counts["postcard"] == {"indexed": 2}
+        best = engine.search("a lighthouse on the coast", k=5)[0]
+        assert (Path(best.path).name, best.snippet) == (
+            "harbour.postcard",
+            "Greetings from the lighthouse by the sea",
+        )

@@ -1,6 +1,7 @@
 """The indexing pipeline: scan, then embed what is pending, in batches, committing as it goes.
 
-``run_index`` is a generator of :class:`Progress`. It is one loop for every media kind: each
+``run_index`` is a generator of :class:`Progress`. It is one loop for every media kind and
+pass (a kind fills its spaces in one pass, or leaves slow ones to a later pass): each
 kind's extractor (see :mod:`desktop_app.core.kinds`) turns a file into metadata and units in a
 decode worker that reads two batches ahead of the models, so reading and decoding overlap
 encoding; each embedding space's model embeds its units of the batch at once; the batch is
@@ -28,11 +29,11 @@ from desktop_app.core.db.records import FileRecord, FileUnits, NewUnit, VectorSe
 from desktop_app.core.db.storage import storage_error
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder, TextEncoder
 from desktop_app.core.errors import CancelledError, KnownError
-from desktop_app.core.indexing.scanner import bytes_hash
+from desktop_app.core.indexing.reading import FileSource
 from desktop_app.core.indexing.sync import sync
 from desktop_app.core.indexing.threads import ThreadBudget, lower_priority
 from desktop_app.core.kinds import registry
-from desktop_app.core.kinds.base import DecodeError, Extracted, Extractor, Unit
+from desktop_app.core.kinds.base import DecodeError, Extracted, Extractor, Pass, Unit
 from desktop_app.core.progress import Control, Progress, RateMeter
 
 FILE_BATCH = 16
@@ -109,30 +110,17 @@ class _Prepared:
     seconds: float = 0.0  # decode-worker CPU time spent on it
 
 
-def _read(record: FileRecord) -> tuple[bytes | None, str | None]:
-    try:
-        with open(record.path, "rb") as handle:
-            return handle.read(), None
-    except FileNotFoundError:
-        return None, "file vanished before it could be read"
-    except PermissionError:
-        return None, "permission denied"
-    except OSError as err:
-        return None, f"cannot read ({err.strerror or err})"
-
-
 def _prepare(record: FileRecord, kind: Extractor, models: SpaceModels) -> _Prepared:
     # CPU time, not wall time: a worker starved by the model's threads waits longer, which
     # is the model's cost, not decoding's (wall time made the budget take cores away).
     start = time.thread_time()
-    data, error = _read(record)
-    if data is None:
-        return _Prepared(record, error=error)
-    prepared = _Prepared(record, nbytes=len(data), hash=bytes_hash(data))
+    source = FileSource(record.path)
+    prepared = _Prepared(record, nbytes=record.size)
     try:
-        prepared.extracted = kind.extract(data, record.path, models)
+        prepared.extracted = kind.extract(source, models)
     except DecodeError as err:
         prepared.error = str(err)
+    prepared.hash = source.content_hash()
     prepared.seconds = time.thread_time() - start
     return prepared
 
@@ -172,7 +160,8 @@ def run_index(
     include_hidden: bool = False,
     threads: int = 0,
 ) -> Iterator[Progress]:
-    """Scan every root, then embed what is pending, kind by kind. See the module docstring.
+    """Scan every root, then embed what is pending, pass by pass: every kind's quick passes,
+    then the later ones (OCR, speech). See the module docstring.
 
     ``model_ids(space)`` names the model that is now chosen for a space (None if it is not
     known without loading it), so that a model change re-embeds even when no file changed.
@@ -187,17 +176,19 @@ def run_index(
             control.checkpoint()
             yield Progress("scanning", done=report.seen, message=f"{report.seen} files found")
         library.drop_labels(report.freed)
-        for kind in registry.kinds():
-            if not any(_needs_work(library, space, model_ids(space)) for space in kind.spaces):
+        for kind, step in _passes():
+            if not any(
+                _needs_work(library, kind.name, space, model_ids(space)) for space in step.spaces
+            ):
                 continue
             loaded: dict[str, TextEncoder] = {}
-            for space in kind.spaces:
+            for space in step.spaces:
                 try:
                     loaded[space] = encoders(space)
                 except KnownError as err:  # e.g. not downloaded: the other spaces go on
                     unavailable = unavailable or err
             if loaded:
-                yield from _embed_kind(library, kind, SpaceModels(loaded), control, threads)
+                yield from _embed_pass(library, kind, step, SpaceModels(loaded), control, threads)
         if unavailable is not None:
             raise unavailable
         yield Progress(
@@ -227,21 +218,32 @@ def _summary(added: int, changed: int, moved: int, removed: int, offline: list[s
     return text
 
 
-def _has_pending(library: Library, space: str, vset: VectorSet | None) -> bool:
-    """Whether a file with units in ``space`` still waits for ``vset`` (any set: None)."""
+def _passes() -> Iterator[tuple[Extractor, Pass]]:
+    """Every kind's quick passes, then every kind's later ones (see :class:`Pass`)."""
+    for later in (False, True):
+        for kind in registry.kinds():
+            for step in kind.passes:
+                if step.later == later:
+                    yield kind, step
+
+
+def _has_pending(library: Library, kinds: Sequence[str], vset: VectorSet | None) -> bool:
+    """Whether a file of ``kinds`` still waits for ``vset`` (any set: None)."""
     missing_in = [vset.id] if vset is not None else []
-    return any(
-        library.store.pending_files(kind, missing_in, limit=1) for kind in registry.kinds_in(space)
-    )
+    return any(library.store.pending_files(kind, missing_in, limit=1) for kind in kinds)
 
 
-def _needs_work(library: Library, space: str, model_id: str | None) -> bool:
-    """Files the space's newest set lacks, a half-built set, or a different model chosen than
-    the one that built."""
+def _newest(library: Library, space: str) -> VectorSet | None:
+    return max(library.store.vector_sets(space), key=lambda s: s.id, default=None)
+
+
+def _needs_work(library: Library, kind: str, space: str, model_id: str | None) -> bool:
+    """Files of ``kind`` the space's newest set lacks, a half-built set, or a different model
+    chosen than the one that built."""
     sets = library.store.vector_sets(space)
-    newest = max(sets, key=lambda s: s.id, default=None)
+    newest = _newest(library, space)
     return bool(
-        _has_pending(library, space, newest)
+        _has_pending(library, [kind], newest)
         or any(s.state == "building" for s in sets)
         or (sets and model_id is not None and model_id not in {s.model_id for s in sets})
     )
@@ -266,16 +268,44 @@ def _budget(models: SpaceModels, threads: int) -> ThreadBudget | _FixedThreads:
     return ThreadBudget(pictures[0], threads) if pictures else _FixedThreads()
 
 
-def _embed_kind(
-    library: Library, kind: Extractor, models: SpaceModels, control: Control, threads: int
+def _embed_pass(
+    library: Library,
+    kind: Extractor,
+    step: Pass,
+    models: SpaceModels,
+    control: Control,
+    threads: int,
 ) -> Iterator[Progress]:
     targets = {
         space: library.target_set(space, encoder.model_id, encoder.dim)
         for space, encoder in models.encoders.items()
     }
-    committer = _Committer(library, targets)
+    # The kind's spaces that other passes fill: a file is indexed once their newest sets
+    # hold it too (None: a space never filled yet, so no file of the kind is complete).
+    others = {space: _newest(library, space) for space in kind.spaces if space not in step.spaces}
     pending = library.store.pending_files(kind.name, [vset.id for vset in targets.values()])
-    meter = RateMeter(kind.label, len(pending))
+    if pending:  # else only a set left building (e.g. by a crash) to finish
+        yield from _embed_files(
+            library, kind, step, pending, models, targets, others, control, threads
+        )
+    for space, vset in targets.items():
+        if not _has_pending(library, registry.kinds_in(space), vset):
+            library.finish_set(vset)
+
+
+def _embed_files(
+    library: Library,
+    kind: Extractor,
+    step: Pass,
+    pending: list[FileRecord],
+    models: SpaceModels,
+    targets: dict[str, VectorSet],
+    others: dict[str, VectorSet | None],
+    control: Control,
+    threads: int,
+) -> Iterator[Progress]:
+    committer = _Committer(library, targets)
+    meter = RateMeter(step.label, len(pending))
     batches = [pending[i : i + FILE_BATCH] for i in range(0, len(pending), FILE_BATCH)]
     yield meter.progress
     lower_priority()
@@ -298,7 +328,7 @@ def _embed_kind(
                 if number + BATCHES_AHEAD < len(batches):
                     ahead.append(submit(batches[number + BATCHES_AHEAD]))
                 start = time.perf_counter()
-                counts = _embed_and_commit(current, kind, models, targets, committer)
+                counts = _embed_and_commit(current, step, models, targets, others, committer)
                 budget.record(
                     sum(item.seconds for item in current),
                     time.perf_counter() - start,
@@ -310,22 +340,20 @@ def _embed_kind(
                 for future in futures:
                     future.cancel()
             budget.close()
-    for space, vset in targets.items():
-        if not _has_pending(library, space, vset):
-            library.finish_set(vset)
 
 
 def _embed_and_commit(
     batch: list[_Prepared],
-    kind: Extractor,
+    step: Pass,
     models: SpaceModels,
     targets: dict[str, VectorSet],
+    others: dict[str, VectorSet | None],
     committer: _Committer,
 ) -> dict[str, Any]:
     """Embed the units each file still lacks, space by space, and commit the batch."""
     store = committer.library.store
     holds = store.embedded_sets([item.record.id for item in batch])
-    complete = len(targets) == len(kind.spaces)  # else a space's model is missing
+    loaded = len(targets) == len(step.spaces)  # else a space's model is missing
     done: list[FileUnits] = []
     failures: list[tuple[FileRecord, str, str | None]] = []
     to_embed: dict[str, list[tuple[int, Unit]]] = {}  # space -> (position in done, unit)
@@ -338,6 +366,9 @@ def _embed_and_commit(
         meta = item.extracted.meta | {"hash": item.hash}
         if meta.get("taken_at") is None:
             meta["taken_at"] = item.record.mtime_ns / 1e9
+        complete = loaded and all(
+            vset is not None and vset.id in holds[item.record.id] for vset in others.values()
+        )
         done.append(FileUnits(item.record, meta, per_set, complete))
         for space, vset in targets.items():
             if vset.id in holds[item.record.id]:

@@ -38,10 +38,6 @@ def content_hash(path: str) -> str:
     return digest.hexdigest()
 
 
-def bytes_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 @dataclass(frozen=True)
 class Candidate:
     """A regular file the library wants: its kind and the stat that detects changes."""

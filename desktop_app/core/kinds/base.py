@@ -50,6 +50,22 @@ def _clock(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
+class Pass:
+    """One sweep of the indexer over a kind's files, filling some of its spaces.
+
+    Slow work (reading text in pictures, transcribing speech) is a ``later`` pass: the indexer
+    runs every kind's quick passes over the whole library first, so that a library is
+    searchable by look within minutes and by its words after. Each pass is its own progress
+    phase, named by ``label`` ("images", "text in images"), and can be paused or crash in the
+    middle without losing the passes done.
+    """
+
+    label: str
+    spaces: tuple[str, ...]
+    later: bool = False
+
+
+@dataclass(frozen=True)
 class Unit:
     """What gets one vector: a picture, a chunk of a document, later a video frame, a spoken
     segment or a block of text read in a picture.
@@ -73,6 +89,19 @@ class Extracted:
 
     meta: dict[str, Any] = field(default_factory=dict)
     units: list[Unit] = field(default_factory=list)
+
+
+class Source(Protocol):
+    """The file an extractor reads. Pictures and notes take the whole content at once
+    (``read``); a kind whose files can be huge (videos, recordings, long PDFs) opens ``path``
+    itself and streams it, so a file never has to fit in memory."""
+
+    @property
+    def path(self) -> str: ...
+
+    def read(self) -> bytes:
+        """The whole content, read once; raises :class:`DecodeError` when it cannot be read."""
+        ...
 
 
 class UnitModels(Protocol):
@@ -126,6 +155,12 @@ class Extractor(Protocol):
         ...
 
     @property
+    def passes(self) -> tuple[Pass, ...]:
+        """How its spaces are filled: usually one pass over all of them; slow ones later.
+        Together they cover :attr:`spaces`, each space once."""
+        ...
+
+    @property
     def typical_units(self) -> int:
         """About how many units a file gives in a space: a search's first guess of how many
         neighbours to fetch for ``k`` different files (it fetches more when short)."""
@@ -135,6 +170,7 @@ class Extractor(Protocol):
         """Whether the first bytes of a file without an extension are this kind."""
         ...
 
-    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
-        """The file's metadata and units; raises :class:`DecodeError` when it is unusable."""
+    def extract(self, source: Source, models: UnitModels) -> Extracted:
+        """The file's metadata and the units of the spaces ``models`` wants now (one pass's);
+        raises :class:`DecodeError` when it is unusable."""
         ...

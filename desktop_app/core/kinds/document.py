@@ -6,7 +6,16 @@ hit can quote the matching passage without reading the file again.
 
 from collections.abc import Mapping, Sequence
 
-from desktop_app.core.kinds.base import TEXT, DecodeError, Extracted, Span, Unit, UnitModels
+from desktop_app.core.kinds.base import (
+    TEXT,
+    DecodeError,
+    Extracted,
+    Pass,
+    Source,
+    Span,
+    Unit,
+    UnitModels,
+)
 from desktop_app.core.kinds.chunking import chunk_text
 
 DOCUMENT_EXTENSIONS = frozenset({".txt", ".md", ".markdown"})
@@ -40,13 +49,14 @@ class DocumentExtractor:
     extensions = DOCUMENT_EXTENSIONS
     file_types: Mapping[str, Sequence[str]] = {"text": (".txt",), "markdown": (".md", ".markdown")}
     spaces = (TEXT,)
+    passes = (Pass("documents", spaces),)
     typical_units = 4  # chunks of a note
 
     def sniff(self, head: bytes) -> bool:
         return False  # text has no signature: only its extension claims it
 
-    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
-        text = decode_text(data)
+    def extract(self, source: Source, models: UnitModels) -> Extracted:
+        text = decode_text(source.read())
         window, count_tokens = models.text_window(TEXT)
         chunks = chunk_text(text, window, count_tokens)
         return Extracted(

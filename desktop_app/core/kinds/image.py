@@ -17,7 +17,15 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from desktop_app.core.kinds.base import CLIP, DecodeError, Extracted, Unit, UnitModels
+from desktop_app.core.kinds.base import (
+    CLIP,
+    DecodeError,
+    Extracted,
+    Pass,
+    Source,
+    Unit,
+    UnitModels,
+)
 
 pillow_heif.register_heif_opener()
 
@@ -232,14 +240,15 @@ class ImageExtractor:
         "bmp": (".bmp", ".dib"),
     }
     spaces = (CLIP,)
+    passes = (Pass("images", spaces),)
     typical_units = 1
 
     def sniff(self, head: bytes) -> bool:
         return sniff(head) is not None
 
-    def extract(self, data: bytes, path: str, models: UnitModels) -> Extracted:
+    def extract(self, source: Source, models: UnitModels) -> Extracted:
         prepare, draft_size = models.picture_input(CLIP)
-        image, meta = decode_image(data, draft_size=draft_size)
+        image, meta = decode_image(source.read(), draft_size=draft_size)
         return Extracted(
             {
                 "width": meta.width,
