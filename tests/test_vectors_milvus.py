@@ -16,7 +16,6 @@ if sys.platform == "win32":  # pragma: no cover
 from desktop_app.core.vectors.milvus_store import MilvusStore  # noqa: E402
 from desktop_app.core.vectors.milvus_target import MilvusTarget  # noqa: E402
 
-
 # Milvus Lite serves gRPC from threads of this process, started with the first client and
 # grown by its pool as requests come: they are the server's, kept for the session.
 _SERVER_THREADS = ("ThreadPoolExecutor-", "milvus_lite-", "Thread-")

@@ -157,7 +157,8 @@ class Scope:
 
     after: float | None = None  # taken_at >= after
     before: float | None = None  # taken_at < before
-    folders: tuple[str, ...] = ()  # path is one of these folders' files (stored form, no sep)
+    folders: tuple[str, ...] = ()  # path is one of these or under one (stored form)
+    folder_separator: str = "/"
     type_kinds: tuple[str, ...] = ()  # kind in these, or extension in type_extensions
     type_extensions: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()  # and kind in these
@@ -168,9 +169,16 @@ class Scope:
     roots: tuple[int, ...] | None = None  # only files under these roots (the online ones)
 
     @property
-    def moves_with_files(self) -> bool:
-        """Whether it looks at where a file lies (which a move changes, labels staying)."""
-        return bool(self.folders or self.type_extensions or self.roots is not None)
+    def approximate(self) -> bool:
+        """Whether an engine's answer must be checked against SQLite: the scope looks at where
+        a file lies (a move changes that and keeps the labels, so a copy can lag a moment), or
+        at text with a backslash, which a LIKE pattern cannot match exactly."""
+        return bool(
+            self.folders
+            or self.type_extensions
+            or self.roots is not None
+            or (self.camera and "\\" in self.camera)
+        )
 
 
 @runtime_checkable

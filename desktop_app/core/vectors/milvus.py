@@ -55,16 +55,20 @@ class MilvusBackend:
         self._lock = threading.Lock()
         self._count: int | None = None
         self._labels: list[int] | None = None  # sorted, cached for sample()
-        props = self._call("reading the collection's state", self._properties)
+        props = self._call("reading its state", self._properties)
         self._vouched: str = props.get(_SUMMARY, "")
         self._facts_at = float(props.get(_FACTS_AT) or 0.0)
         # The summary of what it holds, once known (the recorded one vouches for it).
         self._summary: LabelSummary | None = _parse(self._vouched)
         self._saved_summary = self._vouched
 
-    def _call(self, action: str, fn: Callable[[], Any]) -> Any:
+    def _call(self, action: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` with the server's failures as KnownErrors; calls to the
+        client get the store's timeout."""
+        if getattr(fn, "__self__", None) is self._client:
+            kwargs.setdefault("timeout", self._timeout)
         with milvus_errors(self.store.target, f"{action} ({self.name})"):
-            return fn()
+            return fn(*args, **kwargs)
 
     def _properties(self) -> dict[str, str]:
         if not self._client.has_collection(self.name, timeout=self._timeout):
@@ -73,12 +77,8 @@ class MilvusBackend:
         return dict(info.get("properties") or {})
 
     def _set_properties(self, values: dict[str, str]) -> None:
-        self._call(
-            "recording the collection's state",
-            lambda: self._client.alter_collection_properties(
-                self.name, properties=values, timeout=self._timeout
-            ),
-        )
+        c = self._client
+        self._call("recording its state", c.alter_collection_properties, self.name, values)
 
     # -- size and labels ---------------------------------------------------------------------
 
@@ -86,10 +86,7 @@ class MilvusBackend:
         with self._lock:
             if self._count is None:
                 rows = self._call(
-                    "counting vectors",
-                    lambda: self._client.query(
-                        self.name, output_fields=["count(*)"], timeout=self._timeout
-                    ),
+                    "counting vectors", self._client.query, self.name, output_fields=["count(*)"]
                 )
                 self._count = int(rows[0]["count(*)"])
             return self._count
@@ -147,10 +144,7 @@ class MilvusBackend:
                 row(label, data[start + i], facts.get(label, _NO_FACTS))
                 for i, label in enumerate(chunk)
             ]
-            self._call(
-                "uploading vectors",
-                lambda rows=rows: self._client.upsert(self.name, rows, timeout=self._timeout),
-            )
+            self._call("uploading vectors", self._client.upsert, self.name, rows)
 
     def _facts(self, labels: list[int]) -> dict[int, FileFacts]:
         source = self.store.facts
@@ -164,12 +158,8 @@ class MilvusBackend:
         self._changed()
         for start in range(0, len(wanted), _READ_BATCH):
             chunk = wanted[start : start + _READ_BATCH]
-            self._call(
-                "removing vectors",
-                lambda chunk=chunk: self._client.delete(
-                    self.name, filter=labels_expression(chunk), timeout=self._timeout
-                ),
-            )
+            where = labels_expression(chunk)
+            self._call("removing vectors", self._client.delete, self.name, filter=where)
 
     def _writable(self) -> None:
         if self.store.read_only:
@@ -223,10 +213,7 @@ class MilvusBackend:
                 if label in facts and _differs(old, facts[label])
             ]
             if stale:
-                self._call(
-                    "updating moved files",
-                    lambda stale=stale: self._client.upsert(self.name, stale, timeout=self._timeout),
-                )
+                self._call("updating moved files", self._client.upsert, self.name, stale)
                 changed += len(stale)
         self._facts_at = started
         return changed
@@ -267,10 +254,7 @@ class MilvusBackend:
 
     def drop(self) -> None:
         self._writable()
-        self._call(
-            "dropping the collection",
-            lambda: self._client.drop_collection(self.name, timeout=self._timeout),
-        )
+        self._call("dropping the collection", self._client.drop_collection, self.name)
         with self._lock:
             self._count, self._labels, self._summary = 0, [], (0, 0, -1)
             self._vouched = self._saved_summary = ""
@@ -290,15 +274,13 @@ class MilvusBackend:
             batch = q[start : start + _QUERY_BATCH]
             found = self._call(
                 "searching",
-                lambda batch=batch: self._client.search(
-                    self.name,
-                    data=batch.tolist(),
-                    limit=k,
-                    filter=condition,
-                    search_params=params,
-                    output_fields=["label"],
-                    timeout=self._timeout,
-                ),
+                self._client.search,
+                self.name,
+                data=batch.tolist(),
+                limit=k,
+                filter=condition,
+                search_params=params,
+                output_fields=["label"],
             )
             out += [[(int(hit["label"]), float(hit["distance"])) for hit in hits] for hits in found]
         return out
@@ -340,10 +322,7 @@ class MilvusBackend:
         for start in range(0, len(labels), _READ_BATCH):
             chunk = labels[start : start + _READ_BATCH]
             rows = self._call(
-                "reading vectors",
-                lambda chunk=chunk: self._client.get(
-                    self.name, ids=chunk, output_fields=fields, timeout=self._timeout
-                ),
+                "reading vectors", self._client.get, self.name, ids=chunk, output_fields=fields
             )
             out.update((int(r["label"]), r) for r in rows)
         return out

@@ -83,8 +83,9 @@ def expression(scope: Scope) -> str:
     """``scope`` as a Milvus boolean expression ("" when it allows everything)."""
     parts: list[str] = []
     if scope.folders:
+        sep = scope.folder_separator
         either = [
-            f"(path == {_text(folder)} or path like {_text(_like(folder.rstrip('/')) + '/%')})"
+            f"(path == {_text(folder)} or path like {_text(_like(folder.rstrip(sep) + sep) + '%')})"
             for folder in scope.folders
         ]
         parts.append("(" + " or ".join(either) + ")")
@@ -136,5 +137,8 @@ def _texts(values: Any) -> str:
 
 
 def _like(value: str) -> str:
-    """``value`` matched literally inside a LIKE pattern."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """``value`` matched literally inside a LIKE pattern. Milvus has no escape for a
+    backslash there, so one matches any character: a wider pattern, which a scope that looks
+    at paths has checked against SQLite afterwards (see Scope.approximate)."""
+    parts = value.split("\\")
+    return "_".join(p.replace("%", "\\%").replace("_", "\\_") for p in parts)

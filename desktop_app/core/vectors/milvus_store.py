@@ -96,7 +96,9 @@ class MilvusStore:
     def _check_owner(self, name: str, space: str, dim: int, model_id: str) -> None:
         info = self.client.describe_collection(name, timeout=self.timeout)
         props = info.get("properties") or {}
-        vector = next((f for f in info.get("fields", []) if f.get("name") == "vector"), {})
+        vector: dict[str, Any] = next(
+            (f for f in info.get("fields", []) if f.get("name") == "vector"), {}
+        )
         held_dim = int((vector.get("params") or {}).get("dim", -1))
         held_model = props.get("snapfind.model")
         if held_dim != dim or held_model is None or (model_id and held_model != model_id):
