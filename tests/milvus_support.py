@@ -35,6 +35,7 @@ def no_leftover_threads() -> Iterator[None]:
             for t in threading.enumerate()
             if t not in before
             and t.is_alive()
+            and t.name != "tqdm_monitor"
             and not (t.daemon and t.name.startswith(_SERVER_THREADS))
             and not isinstance(t, threading._DummyThread)
         ]

@@ -86,7 +86,7 @@ class Facts:
                 taken_at=float(rng.integers(0, 1000)) if i % 7 else None,
                 width=width,
                 height=height,
-                camera=["Canon EOS R5", "NIKON D750", None, "iPhone_15"][i % 4],
+                camera=["Canon EOS R5", "NIKON D750", None, "iPhone_15", "canon g7"][i % 5],
             )
         self.moved: list[int] = []
 
