@@ -99,18 +99,30 @@ class MilvusBackend:
             if self._labels is not None:
                 return self._labels
         found: list[int] = []
-
-        def scan() -> None:
-            it = self._client.query_iterator(
-                self.name, batch_size=10000, output_fields=["label"], timeout=self._timeout
+        start = 0
+        # Windows of label values, each holding at most one query's worth of rows: a query's
+        # limit returns an arbitrary subset when more match, so a window must not overflow.
+        # (Query iterators would do, but Milvus Lite lacks the timestamp call they rely on.)
+        while True:
+            rest = self._call(
+                "listing labels",
+                self._client.query,
+                self.name,
+                filter=f"label >= {start}",
+                output_fields=["count(*)"],
             )
-            try:
-                while batch := it.next():
-                    found.extend(int(r["label"]) for r in batch)
-            finally:
-                it.close()
-
-        self._call("listing labels", scan)
+            if not int(rest[0]["count(*)"]):
+                break
+            rows = self._call(
+                "listing labels",
+                self._client.query,
+                self.name,
+                filter=f"label >= {start} and label < {start + MAX_TOP_K}",
+                output_fields=["label"],
+                limit=MAX_TOP_K,
+            )
+            found.extend(int(r["label"]) for r in rows)
+            start += MAX_TOP_K
         labels = sorted(found)
         with self._lock:
             self._labels, self._count = labels, len(labels)

@@ -78,6 +78,7 @@ class MilvusStore:
         with milvus_errors(self.target, f"opening {name}"):
             if self.client.has_collection(name, timeout=self.timeout):
                 self._check_owner(name, space, dim, model_id)
+                self._load(name)
             elif not self.read_only:
                 self.client.create_collection(
                     name,
@@ -92,6 +93,13 @@ class MilvusStore:
                     timeout=self.timeout,
                 )
         return MilvusBackend(self, name, set_id, dim, space, model_id)
+
+    def _load(self, name: str) -> None:
+        """Have the server hold the collection in memory, which searching needs (a server
+        restart, or an administrator, may have released it); reading changes no data."""
+        state = self.client.get_load_state(name, timeout=self.timeout).get("state")
+        if "loaded" != str(getattr(state, "name", state)).lower():
+            self.client.load_collection(name, timeout=self.timeout)
 
     def _check_owner(self, name: str, space: str, dim: int, model_id: str) -> None:
         info = self.client.describe_collection(name, timeout=self.timeout)

@@ -66,6 +66,12 @@ def milvus_errors(target: MilvusTarget, action: str) -> Iterator[None]:
         yield
     except MilvusException as err:
         detail = target.scrub(str(getattr(err, "message", "") or err.__class__.__name__))
+        if target.is_lite and "open local milvus" in detail.lower():
+            raise MilvusUnavailableError(
+                f"The Milvus Lite file {target.uri} is open in another program (Milvus Lite "
+                "serves one process at a time). Close the other Snapfind, or move the library "
+                "to a Milvus server to search it from several places."
+            ) from None
         if getattr(err, "code", None) == _COLLECTION_NOT_FOUND:
             raise MilvusUnavailableError(
                 f"A collection of this library disappeared from Milvus at {target.shown} while "
