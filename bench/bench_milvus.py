@@ -67,9 +67,8 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     library = Library(home, writer=False, backend=BackendChoice())  # SQLite only
     vset = library.reader().vector_sets()[0]
-    choice = (
-        BackendChoice.milvus(args.lite, prefix="bench") if args.backend == "milvus" else BackendChoice()
-    )
+    milvus = args.backend == "milvus"
+    choice = BackendChoice.milvus(args.lite, prefix="bench") if milvus else BackendChoice()
     store = open_store(home, choice, LabelFacts(library.reader), read_only=True)
     backend = store.open(vset.id, vset.space, vset.dim, vset.model_id)
     held = len(backend)
@@ -88,7 +87,10 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
         if "folder" in spec:
             folder = f"{root}/{spec['folder']}"
             scope = Scope(folders=(folder,))
-            sql = ("(f.path = ? OR substr(f.path, 1, ?) = ?)", [folder, len(folder) + 1, folder + "/"])
+            sql = (
+                "(f.path = ? OR substr(f.path, 1, ?) = ?)",
+                [folder, len(folder) + 1, folder + "/"],
+            )
         else:
             scope = Scope(after=spec["after"], before=spec["before"])
             sql = ("f.taken_at >= ? AND f.taken_at < ?", [spec["after"], spec["before"]])
@@ -106,11 +108,11 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
                 elapsed, found = timed(backend.search_scoped, q, K, scope)  # type: ignore[attr-defined]
             else:
 
-                def filtered(q: np.ndarray = q) -> list[tuple[int, float]]:
-                    allowed = reader.labels_matching(vset.id, *sql)
+                def filtered(q: np.ndarray, sql: tuple[str, list[Any]]) -> list[tuple[int, float]]:
+                    allowed = library.reader().labels_matching(vset.id, *sql)
                     return backend.search_among(q, K, allowed)
 
-                elapsed, found = timed(filtered)
+                elapsed, found = timed(filtered, q, sql)
             times.append(elapsed)
             hits += len({lb for lb, _ in found} & set(exact.tolist()))
         result[name] = latency_summary(times) | {
@@ -203,7 +205,11 @@ def report(results: list[dict[str, Any]]) -> str:
     for r in results:
         for backend in ("hnswlib", "milvus"):
             p = r[backend]
-            build = r["hnswlib_build"]["build_s"] if backend == "hnswlib" else r["milvus_build"]["upload_and_index_s"]
+            build = (
+                r["hnswlib_build"]["build_s"]
+                if backend == "hnswlib"
+                else r["milvus_build"]["upload_and_index_s"]
+            )
             rows.append(
                 [
                     f"{r['n']:,}",
@@ -213,7 +219,8 @@ def report(results: list[dict[str, Any]]) -> str:
                     f"{p['date_10pct']['p50_ms']:.1f} / {p['date_10pct']['p95_ms']:.1f}",
                     f"{p['folder_1pct']['p50_ms']:.1f} / {p['folder_1pct']['p95_ms']:.1f}",
                     f"{p['unfiltered']['recall_at_10']:.3f}",
-                    f"{p['date_10pct']['recall_at_10']:.3f} / {p['folder_1pct']['recall_at_10']:.3f}",
+                    f"{p['date_10pct']['recall_at_10']:.3f} / "
+                    f"{p['folder_1pct']['recall_at_10']:.3f}",
                     f"{p['rss_mb']:.0f} MB",
                     f"{p['open_s']:.1f} s",
                 ]

@@ -98,7 +98,7 @@ class MilvusStore:
         """Have the server hold the collection in memory, which searching needs (a server
         restart, or an administrator, may have released it); reading changes no data."""
         state = self.client.get_load_state(name, timeout=self.timeout).get("state")
-        if "loaded" != str(getattr(state, "name", state)).lower():
+        if str(getattr(state, "name", state)).lower() != "loaded":
             self.client.load_collection(name, timeout=self.timeout)
 
     def _check_owner(self, name: str, space: str, dim: int, model_id: str) -> None:
