@@ -19,7 +19,6 @@ from typing import Any
 
 from desktop_app.cli_search import out
 from desktop_app.core import paths
-from desktop_app.core.errors import KnownError
 
 TOKEN_ENV = "SNAPFIND_MILVUS_TOKEN"
 
@@ -48,35 +47,23 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.core.vectors.choice import BackendChoice, load_choice
+    from desktop_app.core.vectors.choice import load_choice, next_choice
 
     home = paths.resolve_home(args.home)
-    if args.backend_command != "use":
-        _show(load_choice(home).describe(), args.json)
-        return 0
-    if args.kind == "hnswlib":
-        if args.uri or args.token or args.database or args.prefix:
-            raise KnownError("hnswlib takes no --uri, --token, --database or --prefix.")
-        target = BackendChoice()
-    else:
-        token = args.token or os.environ.get(args.token_env, "")
-        target = BackendChoice.milvus(
-            args.uri or "", token=token, database=args.database, prefix=_prefix(args, home)
-        )
-    return _move(home, target)
-
-
-def _prefix(args: argparse.Namespace, home: Any) -> str:
-    """The given prefix; else the one the library already uses on that server (a move back
-    resumes into its own collections); else a new one."""
-    from desktop_app.core.vectors.choice import load_choice
-
-    if args.prefix:
-        return str(args.prefix)
     current = load_choice(home)
-    if current.kind == "milvus" and current.uri.rstrip("/") == (args.uri or "").rstrip("/"):
-        return current.prefix
-    return ""
+    if args.backend_command != "use":
+        _show(current.describe(), args.json)
+        return 0
+    token = args.token or (os.environ.get(args.token_env, "") if args.kind == "milvus" else "")
+    target = next_choice(
+        current,
+        args.kind,
+        uri=args.uri or "",
+        token=token or "",
+        database=args.database,
+        prefix=args.prefix,
+    )
+    return _move(home, target)
 
 
 def _show(described: dict[str, Any], as_json: bool) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from milvus_support import lite_file, no_leftover_threads, prefix
+from PySide6.QtWidgets import QLineEdit
+from pytestqt.qtbot import QtBot
 
 from desktop_app.cli import main as cli
 from desktop_app.core.db.library import Library
@@ -22,8 +24,10 @@ from desktop_app.core.errors import KnownError, LibraryBusyError
 from desktop_app.core.kinds.base import CLIP
 from desktop_app.core.progress import Control
 from desktop_app.core.searching.filters import Filters
-from desktop_app.core.vectors.choice import BackendChoice, load_choice, save_choice
+from desktop_app.core.vectors.choice import BackendChoice, load_choice, next_choice, save_choice
 from desktop_app.core.vectors.milvus import MilvusBackend
+from desktop_app.gui.backend_section import BackendFields
+from desktop_app.gui.settings_dialog import SettingsDialog
 
 __all__ = ["lite_file", "no_leftover_threads", "prefix"]  # fixtures, used by name
 
@@ -372,3 +376,39 @@ def test_a_library_on_a_server_takes_the_lease_and_readers_do_not(
     assert json.loads((library_home / LEASE_FILE).read_text())["pid"] == os.getpid()
     writer.close()
     assert not (library_home / LEASE_FILE).exists()
+
+
+# -- choosing -----------------------------------------------------------------------------------
+
+
+def test_going_back_to_the_same_server_keeps_its_prefix_and_token(tmp_path: Path) -> None:
+    on_server = BackendChoice.milvus("http://milvus:19530", token="u:pw", prefix="snap_lib")
+    again = next_choice(on_server, "milvus", uri="http://milvus:19530/")
+    assert (again.prefix, again.token) == ("snap_lib", "u:pw")
+    elsewhere = next_choice(on_server, "milvus", uri="http://other:19530")
+    assert elsewhere.prefix != "snap_lib" and elsewhere.token == ""
+    lite = next_choice(BackendChoice(), "milvus", uri=str(tmp_path / "x.db"))
+    assert lite.describe()["lite"] and Path(lite.uri).is_absolute()
+    with pytest.raises(KnownError, match="address"):
+        next_choice(BackendChoice(), "milvus")
+    with pytest.raises(KnownError, match="hnswlib takes no"):
+        next_choice(on_server, "hnswlib", uri="http://milvus:19530")
+
+
+def test_the_settings_dialog_gathers_a_milvus_choice(qtbot: QtBot) -> None:
+    models: list[dict[str, object]] = [{"name": "ViT-B-32", "available": True}]
+    current = BackendChoice.milvus("http://milvus:19530", token="u:pw", prefix="p").describe()
+    dialog = SettingsDialog(models, "ViT-B-32", "/data", [], False, 0, backend=current)
+    qtbot.addWidget(dialog)
+    rows = dialog.backend
+    assert rows is not None and rows.kind.currentData() == "milvus"
+    assert rows.token.text() == "" and "saved" in rows.token.placeholderText()
+    assert rows.token.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.choice().backend is None  # nothing changed
+    rows.kind.setCurrentIndex(rows.kind.findData("hnswlib"))
+    assert not dialog.form.isRowVisible(rows.uri)
+    assert dialog.choice().backend == BackendFields("hnswlib")
+    assert "re-embedded" in rows.note.text()
+    rows.kind.setCurrentIndex(rows.kind.findData("milvus"))
+    qtbot.keyClicks(rows.uri, "0")  # http://milvus:195300
+    assert dialog.choice().backend == BackendFields("milvus", "http://milvus:195300", "", "")

@@ -16,7 +16,7 @@ import numpy as np
 
 from desktop_app.core.db.library import Library
 from desktop_app.core.progress import Control, Progress
-from desktop_app.core.vectors.choice import BackendChoice, load_choice, save_choice
+from desktop_app.core.vectors.choice import BackendChoice, save_choice
 
 PHASE = "moving"
 _BATCH = 2000
@@ -34,7 +34,6 @@ def move_library(
     resume), LibraryBusyError if another Snapfind is updating the library.
     """
     control = control or Control()
-    current = load_choice(home)
     library = Library(home, writer=True, backend=target)
     try:
         reader = library.reader()
@@ -64,17 +63,10 @@ def move_library(
                 yield _progress(total, done, started, vset.space)
             backend.remove(held - committed)
             backend.save()
-        save_choice(home, _keep_token(target, current))
+        save_choice(home, target)
         yield Progress("done", total, done, message=f"The library now uses {_where(target)}.")
     finally:
         library.close()
-
-
-def _keep_token(target: BackendChoice, current: BackendChoice) -> BackendChoice:
-    """The choice as saved: a move back to the same server keeps the token it had."""
-    if target.kind == current.kind and target.uri == current.uri and not target.token:
-        return BackendChoice(target.kind, target.uri, current.token, target.database, target.prefix)
-    return target
 
 
 def _progress(total: int, done: int, started: float, space: str) -> Progress:

@@ -79,6 +79,32 @@ class BackendChoice:
         return mine == theirs
 
 
+def next_choice(
+    current: BackendChoice,
+    kind: str,
+    *,
+    uri: str = "",
+    token: str = "",
+    database: str = "",
+    prefix: str = "",
+) -> BackendChoice:
+    """The choice a person asks for, from what they typed: going back to the server the
+    library used keeps its collection prefix (the move resumes into its own collections) and,
+    when no token is typed, its token."""
+    if kind == HNSWLIB:
+        if uri or token or database or prefix:
+            raise KnownError("hnswlib takes no address, token, database or prefix.")
+        return BackendChoice()
+    wanted = BackendChoice.milvus(uri, database=database)  # the address made absolute
+    same = current.kind == MILVUS and current.uri.rstrip("/") == wanted.uri.rstrip("/")
+    return BackendChoice.milvus(
+        wanted.uri,
+        token=token or (current.token if same else ""),
+        database=database,
+        prefix=prefix or (current.prefix if same else ""),
+    )
+
+
 def load_choice(home: Path) -> BackendChoice:
     """The library's choice; hnswlib when none was made."""
     path = home / CHOICE_FILE
