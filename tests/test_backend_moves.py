@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import EngineFactory, run_index
+from gui_support import make_notes, make_photos
 from milvus_support import lite_file, no_leftover_threads, prefix
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
@@ -412,3 +414,38 @@ def test_the_settings_dialog_gathers_a_milvus_choice(qtbot: QtBot) -> None:
     rows.kind.setCurrentIndex(rows.kind.findData("milvus"))
     qtbot.keyClicks(rows.uri, "0")  # http://milvus:195300
     assert dialog.choice().backend == BackendFields("milvus", "http://milvus:195300", "", "")
+
+
+# -- the real pipeline on Milvus --------------------------------------------------------------
+
+
+def test_indexing_and_searching_pictures_and_notes_on_milvus(
+    make_engine: EngineFactory, home: Path, tmp_path: Path, lite_file: Path, prefix: str
+) -> None:
+    save_choice(home, milvus_choice(lite_file, prefix))
+    photos, small = tmp_path / "photos", tmp_path / "small"
+    make_photos(photos, 12)
+    make_photos(small, 3, seed=50)
+    make_notes(tmp_path / "notes")
+    engine = make_engine()
+    for folder in (photos, small, tmp_path / "notes"):
+        engine.add_root(folder)
+    run_index(engine)
+    status = engine.status()
+    assert status.counts["image"].get("indexed") == 15 and status.index_bytes > 0
+    for vset in engine.library.reader().vector_sets():
+        index = engine.library.index_for(vset)
+        assert isinstance(index, MilvusBackend)
+        assert index.labels() == engine.library.reader().labels(vset.id)
+    hits = engine.search_image(photos / "photo000.jpg", k=3, filters=Filters(folders=(str(small),)))
+    assert len(hits) == 3 and {Path(h.path).parent for h in hits} == {small}
+    assert engine.search("notes about anything", k=5, kinds=("document",))
+    (photos / "photo001.jpg").rename(small / "moved.jpg")  # a move keeps the file's labels
+    run_index(engine)
+    moved = engine.search_image(
+        photos / "photo000.jpg", k=4, filters=Filters(folders=(str(small),))
+    )
+    assert str(small / "moved.jpg") in {h.path for h in moved}
+    engine.close()
+    reader = make_engine(writer=False)
+    assert len(reader.search_image(photos / "photo000.jpg", k=20)) == 15

@@ -48,6 +48,7 @@ class Library:
         self.thumbnail_dir = home / "thumbnails"
         self._local = threading.local()
         self._lease: WriterLease | None = None
+        self._closed = False
         try:
             home.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -101,6 +102,10 @@ class Library:
         return handle
 
     def close(self) -> None:
+        """Save and let go of everything; closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             if self.writer:
                 self.save_indexes()
