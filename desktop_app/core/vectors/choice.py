@@ -148,8 +148,8 @@ def open_store(
     if choice.kind == HNSWLIB:
         return HnswStore(home / "indexes", read_only=read_only)
     from desktop_app.core.vectors.milvus_store import MilvusStore
-    from desktop_app.core.vectors.milvus_target import DEFAULT_TIMEOUT_S
+    from desktop_app.core.vectors.milvus_target import DEFAULT_TIMEOUT_S, LITE_TIMEOUT_S
 
-    return MilvusStore(
-        choice.target(), facts, read_only=read_only, timeout=timeout or DEFAULT_TIMEOUT_S
-    )
+    target = choice.target()
+    default = LITE_TIMEOUT_S if target.is_lite else DEFAULT_TIMEOUT_S
+    return MilvusStore(target, facts, read_only=read_only, timeout=timeout or default)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from desktop_app.core.vectors.backend import Fetch, FileFacts, LabelSummary, Scope
-from desktop_app.core.vectors.milvus_scope import SCALARS, expression, labels_expression, row
+from desktop_app.core.vectors.milvus_scope import expression, labels_expression, row
 from desktop_app.core.vectors.milvus_target import milvus_errors
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ class MilvusBackend:
         self._labels: list[int] | None = None  # sorted, cached for sample()
         props = self._call("reading its state", self._properties)
         self._vouched: str = props.get(_SUMMARY, "")
-        self._facts_at = float(props.get(_FACTS_AT) or 0.0)
+        # Attributes are fresh as of this moment (recorded at creation, then at each save).
+        self._facts_at = float(props.get(_FACTS_AT) or time.time())
         # The summary of what it holds, once known (the recorded one vouches for it).
         self._summary: LabelSummary | None = _parse(self._vouched)
         self._saved_summary = self._vouched
@@ -218,11 +219,14 @@ class MilvusBackend:
         for start in range(0, len(moved), _READ_BATCH):
             chunk = moved[start : start + _READ_BATCH]
             facts = source.facts(self.set_id, chunk)
-            held = self._rows(chunk, ["label", "vector", *SCALARS])
+            held = self._rows(chunk, ["label", "root_id", "path", "extension"])
+            moved_here = [
+                lb for lb, old in held.items() if lb in facts and _differs(old, facts[lb])
+            ]
+            vectors = self._rows(moved_here, ["label", "vector"]) if moved_here else {}
             stale = [
-                row(label, np.asarray(old["vector"], np.float32), facts[label])
-                for label, old in held.items()
-                if label in facts and _differs(old, facts[label])
+                row(lb, np.asarray(vectors[lb]["vector"], np.float32), facts[lb])
+                for lb in moved_here
             ]
             if stale:
                 self._call("updating moved files", self._client.upsert, self.name, stale)
@@ -298,20 +302,18 @@ class MilvusBackend:
         return out
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if k <= 0 or len(self) == 0:
-            return []
-        return self._search(query, min(k, len(self)), "")[0]
+        # Milvus answers fewer than k when it holds fewer; no count is asked first, as a
+        # reader's would be stale while another process writes.
+        return self._search(query, k, "")[0] if k > 0 else []
 
     def search_scoped(self, query: np.ndarray, k: int, scope: Scope) -> list[tuple[int, float]]:
         """The best ``k`` whose file passes ``scope``, found inside Milvus's search."""
-        if k <= 0 or len(self) == 0:
-            return []
-        return self._search(query, min(k, len(self)), expression(scope))[0]
+        return self._search(query, k, expression(scope))[0] if k > 0 else []
 
     def search_among(self, query: np.ndarray, k: int, allowed: set[int]) -> list[tuple[int, float]]:
         """The best ``k`` among ``allowed``, as a label list pushed into the search (for
         callers without a scope; a scope is the cheaper expression)."""
-        if k <= 0 or not allowed or len(self) == 0:
+        if k <= 0 or not allowed:
             return []
         labels = sorted(allowed)
         return self._search(query, min(k, len(labels)), labels_expression(labels))[0]
@@ -320,7 +322,7 @@ class MilvusBackend:
         self, queries: np.ndarray, k: int, ef: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         q = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        k = min(k, len(self)) if len(q) else 0
+        k = min(k, MAX_TOP_K) if len(q) else 0
         if k <= 0:
             return np.empty((len(q), 0), dtype=np.int64), np.empty((len(q), 0), np.float32)
         rows = self._search(q, k, "", ef)

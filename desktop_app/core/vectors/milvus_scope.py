@@ -16,17 +16,6 @@ from pymilvus.milvus_client.index import IndexParams
 from desktop_app.core.vectors.backend import FileFacts, Scope
 
 PATH_CHARS = 8192
-SCALARS = (
-    "file_id",
-    "root_id",
-    "path",
-    "extension",
-    "kind",
-    "taken_at",
-    "aspect",
-    "min_side",
-    "camera",
-)
 
 
 def schema(dim: int, model_id: str) -> Any:

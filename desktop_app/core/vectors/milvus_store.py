@@ -12,6 +12,7 @@ vector, so nothing is lost and the collection is repaired from it on the next op
 """
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ class MilvusStore:
                         "snapfind.model": model_id,
                         "snapfind.space": space,
                         "snapfind.dim": str(dim),
+                        "snapfind.facts_at": repr(time.time()),
                     },
                     timeout=self.timeout,
                 )

@@ -14,6 +14,9 @@ from pymilvus.exceptions import MilvusException
 from desktop_app.core.errors import KnownError
 
 DEFAULT_TIMEOUT_S = 30.0
+# Milvus Lite answers from this process, in Python: a slow answer there is work (a large scan,
+# an index being built), not a lost server, so it gets far longer.
+LITE_TIMEOUT_S = 600.0
 _COLLECTION_NOT_FOUND = 100
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
 
