@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from desktop_app import __version__
+from desktop_app import __version__, cli_backend
 from desktop_app.cli_search import (
     UsageError,
     add_filter_options,
@@ -141,6 +141,7 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="load the model and run the fidelity checks now"
     )
     precision.add_argument("--json", action="store_true")
+    cli_backend.add_parser(sub)
     return parser
 
 
@@ -337,6 +338,9 @@ def _precision(engine: Any, args: argparse.Namespace) -> None:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from desktop_app.core.engine import Engine
+
+    if args.command == "backend":  # works while the current backend is unreachable
+        return cli_backend.run(args)
 
     read_only = (
         args.command in ("search", "similar", "duplicates", "status", "errors")

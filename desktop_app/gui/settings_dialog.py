@@ -1,7 +1,9 @@
-"""Settings: picture model, speed/precision, data folder, exclusions, hidden files, threads."""
+"""Settings: picture model, speed/precision, data folder, exclusions, hidden files, threads,
+and where vectors are kept (see backend_section)."""
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,6 +22,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from desktop_app.gui.backend_section import BackendFields, BackendRows
 
 IMPORT_CHOICE = "__import__"
 PRECISION_CHOICES = (
@@ -40,6 +44,7 @@ class SettingsChoice:
     include_hidden: bool
     threads: int
     precision: str = "auto"
+    backend: BackendFields | None = None  # set when the vector store is to change
 
 
 class SettingsDialog(QDialog):
@@ -55,6 +60,7 @@ class SettingsDialog(QDialog):
         *,
         precision: str = "auto",
         precision_checks: list[str] | None = None,
+        backend: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -116,6 +122,7 @@ class SettingsDialog(QDialog):
         )
         self.precision_checks.setWordWrap(True)
         form.addRow("", self.precision_checks)
+        self.backend = BackendRows(form, backend) if backend is not None else None
         layout.addLayout(form)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -166,4 +173,5 @@ class SettingsDialog(QDialog):
             include_hidden=self.include_hidden.isChecked(),
             threads=self.threads.value(),
             precision=str(self.precision.currentData()),
+            backend=self.backend.fields() if self.backend and self.backend.changed else None,
         )

@@ -6,8 +6,11 @@ repairs its in-memory copy of an index from SQLite but never writes). Readers in
 threads of the writer's process share its in-memory indexes.
 
 The indexes are vector backends (:mod:`desktop_app.core.vectors.backend`) opened through a
-vector store, hnswlib files in ``indexes/`` unless the caller gives another: the library only
-keeps them consistent with SQLite, and never learns where or how they are kept.
+vector store: the one the library's backend choice names (hnswlib files in ``indexes/`` unless
+it was moved to Milvus, see :mod:`desktop_app.core.vectors.choice`), or one the caller gives.
+The library only keeps them consistent with SQLite, and never learns where or how they are kept.
+A store other machines can reach (a Milvus server) makes the writer also hold a lease beside the
+database (:mod:`.writer_lease`), since the local lock does not reach across machines.
 """
 
 import os
@@ -15,13 +18,15 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from desktop_app.core.db.label_facts import LabelFacts
 from desktop_app.core.db.records import VectorSet
 from desktop_app.core.db.storage import storage_error
 from desktop_app.core.db.store import Store
+from desktop_app.core.db.writer_lease import WriterLease
 from desktop_app.core.errors import KnownError, LibraryBusyError
 from desktop_app.core.kinds import registry
 from desktop_app.core.vectors.backend import VectorBackend, VectorStore
-from desktop_app.core.vectors.hnsw_store import HnswStore
+from desktop_app.core.vectors.choice import BackendChoice, load_choice, open_store
 
 try:
     import fcntl
@@ -31,28 +36,46 @@ except ImportError:  # pragma: no cover - Windows: no advisory lock, single-inst
 
 class Library:
     def __init__(
-        self, home: Path, *, writer: bool = True, vector_store: VectorStore | None = None
+        self,
+        home: Path,
+        *,
+        writer: bool = True,
+        vector_store: VectorStore | None = None,
+        backend: BackendChoice | None = None,
     ) -> None:
         self.home = home
         self.writer = writer
         self.thumbnail_dir = home / "thumbnails"
+        self._local = threading.local()
+        self._lease: WriterLease | None = None
+        self._closed = False
         try:
             home.mkdir(parents=True, exist_ok=True)
-            self.vector_store: VectorStore = vector_store or HnswStore(
-                home / "indexes", read_only=not writer
-            )
         except OSError as err:
             raise KnownError(f"Cannot use the data folder {home}: {err.strerror or err}.") from None
+        self.backend = backend or load_choice(home)
         self._lock_file: IO[str] | None = self._take_lock() if writer else None
         try:
             self.store = Store(home / "library.db")
-        except BaseException:  # a newer schema, a damaged file: do not keep the lock held
-            if self._lock_file is not None:
-                self._lock_file.close()
+            self.vector_store: VectorStore = vector_store or self._open_store()
+            if writer and getattr(self.vector_store, "shared", False):
+                self._lease = WriterLease(home)
+                self._lease.acquire()
+        except BaseException:  # a newer schema, a damaged file, no server: release the lock
+            self._release()
             raise
         self._indexes: dict[int, VectorBackend] = {}
         self._indexes_lock = threading.Lock()
-        self._local = threading.local()
+
+    def _open_store(self) -> VectorStore:
+        try:
+            return open_store(
+                self.home, self.backend, LabelFacts(self.reader), read_only=not self.writer
+            )
+        except OSError as err:
+            raise KnownError(
+                f"Cannot use the data folder {self.home}: {err.strerror or err}."
+            ) from None
 
     def reader(self) -> Store:
         """This thread's own read connection (WAL: reads never wait for the writer)."""
@@ -79,14 +102,29 @@ class Library:
         return handle
 
     def close(self) -> None:
+        """Save and let go of everything; closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             if self.writer:
                 self.save_indexes()
-        finally:  # a full disk must not keep the database open or the lock held
-            self.store.close()
-            if self._lock_file is not None:
-                self._lock_file.close()
-                self._lock_file = None
+        finally:  # a full disk or a lost server must not keep the database open or a lock held
+            self._release()
+
+    def _release(self) -> None:
+        store: Store | None = getattr(self, "store", None)
+        if store is not None:
+            store.close()
+        closer = getattr(getattr(self, "vector_store", None), "close", None)
+        if callable(closer):
+            closer()
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     # -- vector sets and their indexes ---------------------------------------------------------
 
@@ -95,7 +133,7 @@ class Library:
         with self._indexes_lock:
             index = self._indexes.get(vset.id)
             if index is None:
-                index = self.vector_store.open(vset.id, vset.space, vset.dim)
+                index = self.vector_store.open(vset.id, vset.space, vset.dim, vset.model_id)
                 reader = self.reader()
                 index.reconcile(
                     lambda: reader.labels(vset.id),
@@ -150,6 +188,8 @@ class Library:
             # An index not loaded yet drops these labels when reconciled on load.
 
     def save_indexes(self) -> None:
+        if self._lease is not None:
+            self._lease.check()
         with self._indexes_lock:
             indexes = list(self._indexes.values())
         for index in indexes:

@@ -13,6 +13,7 @@ from typing import Any
 from desktop_app.core import paths
 from desktop_app.core.errors import KnownError
 from desktop_app.core.kinds import registry
+from desktop_app.core.vectors.backend import Scope
 
 ORIENTATIONS = ("landscape", "portrait", "square")
 # Width and height within this fraction of each other count as square.
@@ -94,6 +95,26 @@ class Filters:
             parts.append("f.camera LIKE ? ESCAPE '\\'")
             params.append("%" + _escape_like(self.camera.strip()) + "%")
         return (" AND ".join(parts) or "1"), params
+
+    def scope(self) -> Scope:
+        """The same conditions as :meth:`where`, for an engine that filters by itself."""
+        kinds = tuple(canonical(t) for t in self.types if canonical(t) in registry.names())
+        types = registry.file_types()
+        extensions = tuple(
+            e for t in self.types if canonical(t) in types for e in types[canonical(t)]
+        )
+        return Scope(
+            after=self.after,
+            before=self.before,
+            folders=tuple(paths.to_db(f) for f in self.folder_paths()),
+            folder_separator=os.sep,
+            type_kinds=kinds,
+            type_extensions=extensions,
+            orientation=self.orientation,
+            square_tolerance=SQUARE_TOLERANCE,
+            min_side=self.min_side,
+            camera=self.camera.strip() if self.camera else None,
+        )
 
     def allows_kind(self, kind: str) -> bool:
         """Whether the type filter lets any file of ``kind`` (image, document…) through."""

@@ -16,7 +16,7 @@ import numpy as np
 from desktop_app.core.db.records import FileRecord
 from desktop_app.core.db.store import Store
 from desktop_app.core.kinds.base import Span
-from desktop_app.core.vectors.backend import VectorBackend
+from desktop_app.core.vectors.backend import Scope, ScopedSearch, VectorBackend
 
 # (scores, labels of the hits) -> relevances, for one query. Labels rather than vectors: only
 # some calibrations need the hits' vectors, and fetching 500 of them is not free.
@@ -67,6 +67,8 @@ def rank(
     calibrate: Calibrate,
     *,
     allowed: set[int] | None = None,
+    scope: Scope | None = None,
+    check: tuple[str, list[Any]] | None = None,
     exclude_files: frozenset[int] = frozenset(),
     units_per_file: int = 1,
     with_words: bool = False,
@@ -76,16 +78,24 @@ def rank(
 
     ``allowed`` (labels that pass the filters) applies inside the search: the nearest allowed
     neighbours are fetched in growing rounds until ``k`` files are found or the index is
-    exhausted, so a narrow filter still returns the true top ``k`` of its subset. Files may
+    exhausted, so a narrow filter still returns the true top ``k`` of its subset. A ``scope``
+    instead is evaluated by the backend itself (:class:`ScopedSearch`); ``check`` (an SQL
+    condition over ``files f`` and its parameters) then vets its answer. Files may
     have several units (``units_per_file`` is the first round's guess). ``with_words``: the
     set's units are words, quoted as each hit's snippet.
     """
     wanted = k * units_per_file + _OVERFETCH
     while True:
-        if allowed is None:
+        if scope is not None and isinstance(index, ScopedSearch):
+            found = index.search_scoped(query, wanted, scope)
+        elif allowed is None:
             found = index.search(query, wanted)
         else:
             found = index.search_among(query, wanted, allowed)
+        answered = len(found)
+        if check is not None and found:
+            passing = _passing(store, set_id, [label for label, _ in found], check)
+            found = [(label, score) for label, score in found if label in passing]
         located = store.resolve_labels(set_id, [label for label, _ in found])
         best: dict[int, tuple[float, int, Span | None]] = {}
         for label, score in found:
@@ -94,7 +104,7 @@ def rank(
             file_id, _, span = located[label]
             if file_id not in exclude_files and file_id not in best:
                 best[file_id] = (score, label, span)
-        if len(best) >= k or len(found) < wanted:
+        if len(best) >= k or answered < wanted:
             break
         wanted *= 2
     top = sorted(best.items(), key=lambda item: -item[1][0])[:k]
@@ -110,6 +120,20 @@ def rank(
         if (rec := records.get(fid)) is not None:
             hits.append(_hit(rec, score, float(rel), span, _snippet(texts.get(label))))
     return sorted(hits, key=_merge_order)  # ranked by merge(), once across spaces
+
+
+def _passing(
+    store: Store, set_id: int, labels: list[int], check: tuple[str, list[Any]]
+) -> set[int]:
+    """Those of ``labels`` whose file passes the SQL condition ``check``."""
+    condition, params = check
+    passing: set[int] = set()
+    for start in range(0, len(labels), 500):
+        chunk = labels[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        where = f"({condition}) AND u.label IN ({marks})"
+        passing |= store.labels_matching(set_id, where, [*params, *chunk])
+    return passing
 
 
 def _hit(rec: FileRecord, score: float, rel: float, span: Span | None, snippet: str | None) -> Hit:

@@ -6,6 +6,7 @@ Kept apart from the :class:`~desktop_app.core.engine.Engine` facade, which hands
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
@@ -23,6 +24,7 @@ from desktop_app.core.searching import relevance
 from desktop_app.core.searching.filters import Filters
 from desktop_app.core.searching.ranking import Calibrate, Hit, merge, rank
 from desktop_app.core.searching.terms import MAX_TEXT_CHARS, Query, Term
+from desktop_app.core.vectors.backend import Scope, ScopedSearch
 
 
 class QueryRunner:
@@ -54,7 +56,8 @@ class QueryRunner:
         terms = query.effective
         exclude = frozenset(int(t.value) for t in terms if t.kind == "file" and t.weight > 0)
         wanted = [kind for kind in kinds if filters.allows_kind(kind)]
-        where = self._where(filters)  # once per query: it looks at every library folder
+        where, online = self._where(filters)  # once per query: it looks at every folder
+        scope = replace(filters.scope(), roots=online)
         lists = []
         for space in registry.spaces():
             held = registry.kinds_in(space)
@@ -76,8 +79,11 @@ class QueryRunner:
                 condition += f" AND f.kind IN ({','.join('?' * len(kept))})"
                 params = params + kept
             units = max(registry.get(kind).typical_units for kind in kept)
+            narrowed = replace(scope, kinds=tuple(kept) if len(kept) < len(held) else ())
             lists.append(
-                self._rank(vset, combined, k, calibrate, (condition, params), exclude, units)
+                self._rank(
+                    vset, combined, k, calibrate, (condition, params, narrowed), exclude, units
+                )
             )
         return merge(lists, k)
 
@@ -161,16 +167,17 @@ class QueryRunner:
             self._neutral[key] = model.embed_texts(list(relevance.NEUTRAL_PROMPTS[space]))
         return self._neutral[key]
 
-    def _where(self, filters: Filters) -> tuple[str, list[object]]:
+    def _where(self, filters: Filters) -> tuple[tuple[str, list[object]], tuple[int, ...] | None]:
         """The filters' SQL condition, plus: nothing from a folder that is offline (an
-        unplugged drive) until it is back."""
+        unplugged drive) until it is back; and the online roots when some are offline."""
         condition, params = filters.where()
         roots = self.library.reader().roots()
         online = [r.id for r in roots if not root_offline(r.path, True)]
         if len(online) < len(roots):
             condition += f" AND f.root_id IN ({','.join('?' * len(online)) or 'NULL'})"
             params = params + online
-        return condition, params
+            return (condition, params), tuple(online)
+        return (condition, params), None
 
     def _rank(
         self,
@@ -178,23 +185,31 @@ class QueryRunner:
         query: np.ndarray,
         k: int,
         calibrate: Calibrate,
-        where: tuple[str, list[object]],
+        where: tuple[str, list[object], Scope],
         exclude: frozenset[int],
         units_per_file: int,
     ) -> list[Hit]:
+        """The space's best ``k``. A backend that filters by itself (Milvus) is handed the
+        filters as a scope; otherwise SQLite names the labels that pass them."""
         reader = self.library.reader()
-        condition, params = where
+        condition, params, scope = where
+        index = self.library.index_for(vset)
         allowed = None
-        if condition != "1":
+        scoped: Scope | None = None
+        if condition != "1" and isinstance(index, ScopedSearch):
+            scoped = scope
+        elif condition != "1":
             allowed = reader.labels_matching(vset.id, condition, params)
         return rank(
             reader,
             vset.id,
-            self.library.index_for(vset),
+            index,
             query,
             k,
             calibrate,
             allowed=allowed,
+            scope=scoped,
+            check=(condition, params) if scoped is not None and scoped.approximate else None,
             exclude_files=exclude,
             units_per_file=units_per_file,
             with_words=vset.space in WORD_SPACES,

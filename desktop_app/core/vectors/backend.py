@@ -8,11 +8,17 @@ lose its files, or live on a server, without the library ever losing a vector.
 
 A :class:`VectorStore` says where a library's backends live and opens them, so the library
 names no file, folder or server. hnswlib files in the library folder are one store
-(:mod:`.hnsw_store`); another engine is a new module implementing these two protocols.
+(:mod:`.hnsw_store`); a Milvus server is another (:mod:`.milvus_store`).
+
+An engine that can evaluate a search's filters itself, next to the vectors (Milvus), also
+implements :class:`ScopedSearch`: it is handed the filters as a :class:`Scope` instead of the
+set of labels that pass them, and keeps the few file attributes a scope looks at
+(:class:`FileFacts`, read from SQLite through a :class:`LabelFactSource`).
 """
 
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -74,6 +80,11 @@ class VectorBackend(Protocol):
         """The stored vectors of ``labels`` (all held), one row each in that order."""
         ...
 
+    def labels(self) -> set[int]:
+        """Every label it holds (removed ones not included): O(n), for moving a library
+        between engines, not for searching."""
+        ...
+
     def sample(self, n: int = 1024) -> np.ndarray:
         """Up to ``n`` stored vectors spread over the set, the same ones each time while it
         does not change: the library's score distribution for relevance calibration."""
@@ -109,13 +120,84 @@ class VectorBackend(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """The attributes of a label's file that a search's filters look at (see Scope)."""
+
+    file_id: int
+    root_id: int
+    path: str  # as SQLite stores it (core.paths.to_db)
+    extension: str  # lowercase, with its dot; "" for none
+    kind: str
+    taken_at: float | None
+    width: int | None
+    height: int | None
+    camera: str | None
+
+
+class LabelFactSource(Protocol):
+    """Reads :class:`FileFacts` from SQLite, the source of truth."""
+
+    def facts(self, set_id: int, labels: list[int]) -> dict[int, FileFacts]:
+        """label -> facts, for those of ``labels`` SQLite holds."""
+        ...
+
+    def moved_since(self, set_id: int, moment: float) -> list[int]:
+        """Labels whose file record changed after ``moment`` (a move, a rename)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A search's filters as conditions on :class:`FileFacts`; every set field narrows.
+
+    It says the same as the SQL condition of :meth:`Filters.where` (plus the kinds a space
+    search keeps and the roots that are online), in terms an engine can evaluate by itself.
+    """
+
+    after: float | None = None  # taken_at >= after
+    before: float | None = None  # taken_at < before
+    folders: tuple[str, ...] = ()  # path is one of these or under one (stored form)
+    folder_separator: str = "/"
+    type_kinds: tuple[str, ...] = ()  # kind in these, or extension in type_extensions
+    type_extensions: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()  # and kind in these
+    orientation: str | None = None  # landscape, portrait or square
+    square_tolerance: float = 0.02
+    min_side: int | None = None  # min(width, height) >= min_side
+    camera: str | None = None  # camera contains this, in any case
+    roots: tuple[int, ...] | None = None  # only files under these roots (the online ones)
+
+    @property
+    def approximate(self) -> bool:
+        """Whether an engine's answer must be checked against SQLite: the scope looks at where
+        a file lies (a move changes that and keeps the labels, so a copy can lag a moment), or
+        at text with a backslash, which a LIKE pattern cannot match exactly."""
+        return bool(
+            self.folders
+            or self.type_extensions
+            or self.roots is not None
+            or (self.camera and "\\" in self.camera)
+        )
+
+
+@runtime_checkable
+class ScopedSearch(Protocol):
+    """A backend that filters inside its own search, given the filters as a :class:`Scope`."""
+
+    def search_scoped(self, query: np.ndarray, k: int, scope: Scope) -> list[tuple[int, float]]:
+        """The ``k`` nearest whose file passes ``scope``, best first."""
+        ...
+
+
 class VectorStore(Protocol):
     """Where a library's vector sets are kept: it opens each set's backend and drops sets."""
 
-    def open(self, set_id: int, space: str, dim: int) -> VectorBackend:
+    def open(self, set_id: int, space: str, dim: int, model_id: str = "") -> VectorBackend:
         """Set ``set_id``'s backend, loaded with what was persisted (possibly nothing, or an
-        older state: the caller reconciles it with SQLite). ``space`` names the embedding space
-        the set's vectors live in, for a store that labels what it keeps."""
+        older state: the caller reconciles it with SQLite). ``space`` and ``model_id`` name the
+        embedding space and model the set's vectors come from, for a store that labels what it
+        keeps (and refuses what another model left under the same name)."""
         ...
 
     def drop(self, set_id: int) -> None:

@@ -405,6 +405,11 @@ class HnswBackend:
         with self._lock:
             return np.asarray(self._index.get_items(labels, return_type="numpy"), np.float32)
 
+    def labels(self) -> set[int]:
+        """Every live label."""
+        with self._lock:
+            return set(self._live_labels())
+
     def sample(self, n: int = 1024) -> np.ndarray:
         """Up to ``n`` vectors spread over the index (fixed seed): the library's score
         distribution for relevance calibration. Cached until the index changes."""

@@ -43,9 +43,9 @@ class HnswStore:
         """Where set ``set_id``'s index file is saved."""
         return self.folder / f"set-{set_id}.hnsw"
 
-    def open(self, set_id: int, space: str, dim: int) -> HnswBackend:
+    def open(self, set_id: int, space: str, dim: int, model_id: str = "") -> HnswBackend:
         """The set's index as last saved; empty if there is no readable file. The file name
-        does not depend on ``space``."""
+        depends on neither ``space`` nor ``model_id`` (set ids are never reused)."""
         path = self.path(set_id)
         if not path.exists():
             path = self._adopt(set_id, path)
