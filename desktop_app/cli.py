@@ -356,6 +356,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _run_index(engine, args.retry_failed)
         elif args.command == "search":
             print_hits(engine.query(query_from(args), args.k, filters=filters_from(args)), args)
+            sys.stdout.flush()
+            engine.prepare_text_queries()  # after the first torch-path query: next ones skip it
         elif args.command == "similar":
             print_hits(engine.similar(args.path, args.k, filters=filters_from(args)), args)
         elif args.command == "duplicates":
