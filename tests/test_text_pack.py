@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import open_clip
 import pytest
-import torch
 from imagegen import save_scene
 from tiny_model import ARCH, CONFIG
 

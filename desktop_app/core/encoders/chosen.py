@@ -8,6 +8,7 @@ weights file: a text query then runs without torch (see :mod:`packed_clip`), and
 model loads only when a picture is embedded.
 """
 
+import contextlib
 from collections.abc import Callable
 
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
@@ -32,10 +33,8 @@ def chosen_clip(catalog: ModelCatalog, settings: Settings) -> Loader[ImageTextEn
             precision=settings.precision,
             cache_dir=cache_dir,
         )
-        try:
+        with contextlib.suppress(OSError):  # a read-only data folder: queries keep torch
             remember_weights(cache_dir, settings.clip_model, spec.weights, spec.model_id)
-        except OSError:  # a read-only data folder: queries keep the torch tower
-            pass
         return encoder
 
     def load() -> ImageTextEncoder:

@@ -11,6 +11,7 @@ merges file ranks them. The export step checks the two tokenizers agree before t
 import functools
 import gzip
 import html
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,9 +36,7 @@ def _byte_symbols() -> list[tuple[int, str]]:
     printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAC + 1), *range(0xAE, 0xFF + 1)]
     shown = set(printable)
     others = [b for b in range(256) if b not in shown]
-    return [(b, chr(b)) for b in printable] + [
-        (b, chr(256 + n)) for n, b in enumerate(others)
-    ]
+    return [(b, chr(b)) for b in printable] + [(b, chr(256 + n)) for n, b in enumerate(others)]
 
 
 def default_vocab_file() -> Path:
@@ -96,8 +95,7 @@ class ClipTokenizer:
         ranks = self._ranks
         while len(parts) > 1:
             best, first, second = min(
-                (ranks.get(f"{a} {b}", MERGE_COUNT), a, b)
-                for a, b in zip(parts, parts[1:], strict=False)
+                (ranks.get(f"{a} {b}", MERGE_COUNT), a, b) for a, b in itertools.pairwise(parts)
             )
             if best == MERGE_COUNT:
                 break

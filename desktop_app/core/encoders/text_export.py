@@ -258,4 +258,3 @@ def remember_weights(cache_dir: Path, model_name: str, weights: Path, model_id: 
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(pointers, indent=2), "utf-8")
     os.replace(tmp, path)
-
