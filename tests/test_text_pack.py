@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import open_clip
 import pytest
-from imagegen import save_scene
+from imagegen import save_scene, scene
 from tiny_model import ARCH, CONFIG
 
 from desktop_app.core.encoders import text_tower
@@ -21,6 +21,7 @@ from desktop_app.core.encoders.catalog import ClipSpec
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.clip_tokenizer import ClipTokenizer, default_vocab_file
 from desktop_app.core.encoders.identity import weights_identity
+from desktop_app.core.encoders.packed_clip import PackedClipEncoder
 from desktop_app.core.encoders.text_export import remember_weights
 from desktop_app.core.searching import relevance
 
@@ -75,6 +76,11 @@ def test_exported_tower_matches_open_clip_and_follows_the_weights(
     # A batch pads to its longest phrase: the result is the same as one phrase at a time.
     np.testing.assert_allclose(packed.embed_texts(PHRASES), ours, atol=2e-5)
     assert info.logit_scale == pytest.approx(encoder.logit_scale)
+    # Query pictures through the exported image tower, without torch: the full model's vectors.
+    pictures = [scene(seed, size) for seed, size in enumerate([(640, 480), (300, 500), (64, 64)])]
+    fast = PackedClipEncoder(info, lambda: pytest.fail("the full model was loaded"))
+    cosines = np.sum(fast.embed_images(pictures) * encoder.embed_images(pictures), axis=1)
+    assert float(cosines.min()) >= 0.9999
 
     # Other weights in the same file (rewritten): the pack is stale, a new one replaces it.
     state = {k: v.clone() for k, v in encoder._model.state_dict().items()}
@@ -206,3 +212,8 @@ def test_cli_text_search_runs_without_torch_and_matches_the_torch_path(
         assert ours["score"] == pytest.approx(theirs["score"], abs=1e-5)
         assert ours["relevance"] == pytest.approx(theirs["relevance"], abs=1e-4)
     assert list((home / "models" / "neutral").glob("clip-*.npy"))
+    picture = ("search", "--image", str(photos / "img3.jpg"), "--json", "--all", "-k", "5")
+    by_picture, modules = _split(_cli(home, *picture))
+    assert "torch" not in modules
+    assert by_picture["results"][0]["path"] == str(photos / "img3.jpg")
+    assert by_picture["results"][0]["score"] == pytest.approx(1.0, abs=1e-4)

@@ -145,6 +145,7 @@ class OpenClipEncoder:
                 model_id=self._model_id,
                 input_size=self.input_size,
                 plain_tokenizer=self._plain_tokenizer,
+                transform=self.preprocess,
             )
 
     def _sample_pixels(self, count: int = fast_paths.SAMPLE_SIZE) -> torch.Tensor:

@@ -1,5 +1,5 @@
-"""A CLIP model whose words run from the exported text pack, and whose pictures load the full
-model only when a picture is first embedded.
+"""A CLIP model whose words (and query pictures) run from the exported pack, and which loads
+the full model only when pictures are indexed.
 
 What a one-shot ``snapfind-cli search "words"`` meets: no torch, no open_clip, no 600 MB of
 weights, so the whole command takes a fraction of a second. The pack was checked against the
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from desktop_app.core.encoders.base import ImageTextEncoder
+from desktop_app.core.encoders.base import ImageTextEncoder, normalise
+from desktop_app.core.encoders.image_query import IMAGE_FILE, OnnxImageTower
 from desktop_app.core.encoders.text_tower import PackedTextEncoder, PackInfo
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ class PackedClipEncoder:
         self._full: ImageTextEncoder | None = None
         self._threads: int | None = None
         self._lock = threading.Lock()
+        self._image_tower: Any = None
+        if info.image is not None and (info.folder / IMAGE_FILE).is_file():
+            self._image_tower = OnnxImageTower(info.folder / IMAGE_FILE, info.image)
 
     def _model(self) -> ImageTextEncoder:
         with self._lock:
@@ -81,6 +85,12 @@ class PackedClipEncoder:
         return self._text.embed_texts(texts)
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """A query's pictures: through the exported fp32 tower (checked against the full
+        model's, no torch) while the full model is not loaded, else through the full model."""
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._image_tower is not None and self._full is None:
+            return normalise(self._image_tower(list(images)))
         return self._model().embed_images(images)
 
     def prepare_image(self, image: Image.Image) -> Any:

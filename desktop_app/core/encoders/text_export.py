@@ -183,6 +183,7 @@ def export_text_pack(
     model_id: str,
     input_size: int,
     plain_tokenizer: bool,
+    transform: Any = None,
 ) -> str:
     """Export and check the text tower unless a pack for these weights exists; returns why the
     pack is refused ("" when it is usable). Replaces the folder atomically."""
@@ -220,6 +221,7 @@ def export_text_pack(
                 raise UnsupportedTower("the written pack could not be read back")
             cosine, reason = _check(model, tokenizer, PackedTextEncoder(info))
             manifest.update(min_cosine=cosine, reason=reason, accepted=not reason)
+            manifest["image"] = _image_tower(model, transform, work)
         except UnsupportedTower as err:
             (work / WEIGHTS).unlink(missing_ok=True)
             manifest["reason"] = f"not exportable: {err}"
@@ -230,6 +232,21 @@ def export_text_pack(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return str(manifest["reason"])
+
+
+def _image_tower(model: Any, transform: Any, folder: Path) -> dict[str, Any]:
+    """The picture-query tower beside the text pack (see :mod:`image_query`), if the model
+    still holds its fp32 image tower (a fast path in use has released it)."""
+    from desktop_app.core.encoders.image_query import export_image_tower
+    from desktop_app.core.encoders.precision import sample_images
+
+    visual = getattr(model, "visual", None)
+    if transform is None or visual is None or isinstance(visual, torch.nn.Identity):
+        return {"accepted": False, "reason": "the fp32 image tower is not loaded"}
+    try:
+        return export_image_tower(visual, transform, folder, sample_images()[:8])
+    except Exception as err:  # an export failure only keeps picture queries on torch
+        return {"accepted": False, "reason": f"could not export: {err}"}
 
 
 def _manifest(folder: Path) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from desktop_app.core.encoders.clip_tokenizer import VOCAB_FILE, ClipTokenizer
 from desktop_app.core.encoders.identity import weights_identity
 
 # Bump when the export format or the numpy forward pass changes: old packs are then rebuilt.
-RECIPE = "numpy-text-v1"
+RECIPE = "numpy-text-v2"
 MIN_COSINE = 0.9999
 MANIFEST, WEIGHTS = "manifest.json", "text-weights.bin"
 POINTERS = "query-pointers.json"  # model name → where its weights and pack are
@@ -50,6 +50,7 @@ class PackInfo:
     heads: int
     layers: int
     tensors: dict[str, Any]  # name → [offset, shape]
+    image: dict[str, Any] | None = None  # the picture-query tower's recipe, if accepted
 
 
 def read_pack(folder: Path, identity: str, *, checked: bool = True) -> PackInfo | None:
@@ -82,9 +83,16 @@ def read_pack(folder: Path, identity: str, *, checked: bool = True) -> PackInfo 
             int(data["heads"]),
             int(data["layers"]),
             dict(data["tensors"]),
+            _image_entry(data.get("image")),
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _image_entry(entry: Any) -> dict[str, Any] | None:
+    if isinstance(entry, dict) and entry.get("accepted") and isinstance(entry.get("recipe"), dict):
+        return dict(entry["recipe"])
+    return None
 
 
 def find_pack(cache_dir: Path, model_name: str) -> PackInfo | None:
