@@ -251,6 +251,7 @@ def race(args: argparse.Namespace) -> dict[str, Any]:
     rclip = Rclip(exe, datadir)
     clock = CpuClock.now()
     results: dict[str, Any] = {}
+    partial: dict[str, Any] = {}
     for size in sizes:
         folder = folders[size]
         print(f"{size} pictures: indexing from scratch", flush=True)
@@ -280,9 +281,13 @@ def race(args: argparse.Namespace) -> dict[str, Any]:
             "text_query": text,
             "picture_query": picture,
         }
-    machine = machine_info()
-    machine["other_load_during_run"] = clock.other_load(CpuClock.now(), machine["cores"])
-    return {"machine": machine, "sizes": sizes, "query": QUERY, "results": results}
+        machine = machine_info()
+        machine["other_load_during_run"] = clock.other_load(CpuClock.now(), machine["cores"])
+        done = [s for s in sizes if str(s) in results]
+        partial = {"machine": machine, "sizes": done, "query": QUERY, "results": results}
+        print(report(partial), flush=True)  # each size as soon as it is measured
+        write_json(partial, args.out)
+    return partial
 
 
 def _row(what: str, rclip_s: float, snap_s: float, note: str = "") -> tuple[str, ...]:
@@ -363,10 +368,7 @@ def report(r: dict[str, Any]) -> str:
 
 def main() -> int:
     args = _parser().parse_args()
-    results = race(args)
-    print()
-    print(report(results))
-    write_json(results, args.out)
+    race(args)
     print(f"\nJSON: {args.out}")
     return 0
 

@@ -99,6 +99,36 @@ def test_exported_tower_matches_open_clip_and_follows_the_weights(
     np.testing.assert_allclose(flipped, -packed.embed_texts(["a dog"]), atol=1e-5)
 
 
+def test_indexing_starts_on_the_exported_tower_and_moves_to_the_full_model(
+    tiny_model_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, weights = tiny_model_files
+    encoder = _encoder(weights, tmp_path)
+    assert encoder.export_text_pack() == ""
+    info = _pack(tmp_path, weights)
+    assert info is not None and info.image is not None
+    loads: list[str] = []
+
+    def load_full() -> OpenClipEncoder:
+        loads.append("full")
+        return _encoder(weights, tmp_path)
+
+    packed = PackedClipEncoder(info, load_full)
+    pictures = [scene(seed, (320, 240)) for seed in range(4)]
+    prepared = [packed.prepare_image(p) for p in pictures]  # no torch needed for this
+    for ours, theirs in zip(prepared, pictures, strict=True):
+        np.testing.assert_allclose(ours, encoder.prepare_image(theirs).numpy(), atol=1e-5)
+    reference = encoder.embed_images(pictures)
+    first = packed.embed_prepared(prepared)  # the exported tower; the full model loads behind
+    assert packed.wait_for_full_model(timeout=120)
+    assert packed.full_loaded and loads == ["full"]
+    later = packed.embed_prepared(prepared)  # now the full model, at its chosen precision
+    assert packed.precision_state is not None
+    for vectors in (first, later):
+        assert float(np.min(np.sum(vectors * reference, axis=1))) >= 0.999
+    assert loads == ["full"]  # loaded once
+
+
 def test_a_tower_it_cannot_reproduce_is_refused_and_remembered(
     tiny_model_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -83,7 +83,7 @@ def export_image_tower(
     export_fp32(visual, theirs[:1], folder / IMAGE_FILE)
     with torch.no_grad():
         reference = visual(theirs).float().numpy()
-    fast = OnnxImageTower(folder / IMAGE_FILE, recipe)._run(ours)
+    fast = OnnxImageTower(folder / IMAGE_FILE, recipe).run(ours)
     ref = reference / np.linalg.norm(reference, axis=1, keepdims=True)
     out = fast / np.linalg.norm(fast, axis=1, keepdims=True)
     cosine = float(np.min(np.sum(ref * out, axis=1)))
@@ -102,7 +102,7 @@ class OnnxImageTower:
         self._session: Any = None
         self._lock = threading.Lock()
 
-    def _run(self, pixels: np.ndarray) -> np.ndarray:
+    def run(self, pixels: np.ndarray) -> np.ndarray:
         with self._lock:
             if self._session is None:
                 import onnxruntime as ort
@@ -117,4 +117,4 @@ class OnnxImageTower:
         return np.asarray(out, dtype=np.float32)
 
     def __call__(self, images: list[Image.Image]) -> np.ndarray:
-        return self._run(np.stack([preprocess(image, self.recipe) for image in images]))
+        return self.run(np.stack([preprocess(image, self.recipe) for image in images]))
