@@ -234,7 +234,10 @@ class Engine:
 
         if not isinstance(model, OpenClipEncoder):
             return ""  # the text pack is in use already, or a model handed in
-        return model.export_text_pack()
+        try:
+            return model.export_text_pack()
+        except OSError as err:  # a full disk, a read-only data folder: queries keep torch
+            return f"could not write the export: {err.strerror or err}"
 
     # -- roots -------------------------------------------------------------------------------
 
