@@ -191,10 +191,15 @@ class Engine:
     def download_model(
         self, name: str | None = None, on_progress: model_catalog.DownloadProgress | None = None
     ) -> Path:
-        """Download a preset (default: the chosen one); see :func:`catalog.download`."""
-        return model_catalog.download(
+        """Download a preset (default: the chosen one); see :func:`catalog.download`. The
+        chosen model is then loaded once to export its text tower for fast queries."""
+        path = model_catalog.download(
             model_catalog.preset(name or self.settings.clip_model), on_progress
         )
+        if (name or self.settings.clip_model) == self.settings.clip_model:
+            self.encoders.forget(CLIP)
+            self.prepare_text_queries(load=True)
+        return path
 
     def clip_available(self) -> bool:
         """Whether the chosen CLIP model can load without a download."""
@@ -211,7 +216,28 @@ class Engine:
         folder, for architectures that need one) and make it the active model."""
         name = self.catalog.import_file(arch, weights, config, text_tower)
         self.set_model(name)
+        self.prepare_text_queries(load=True)
         return name
+
+    def prepare_text_queries(self, *, load: bool = False) -> str:
+        """Export the CLIP model's text tower for torch-free text queries (see
+        :mod:`encoders.text_export`), once per weights file; returns why that path is not
+        available ("" when it is). Only with the full model loaded (``load`` loads it), since
+        exporting needs torch anyway; seconds the first time, then nothing."""
+        slot = self.encoders.clip
+        if load and slot.available():
+            slot()
+        model = slot.loaded()
+        if model is None or "torch" not in sys.modules:
+            return "the model is not loaded"
+        from desktop_app.core.encoders.clip import OpenClipEncoder
+
+        if not isinstance(model, OpenClipEncoder):
+            return ""  # the text pack is in use already, or a model handed in
+        try:
+            return model.export_text_pack()
+        except OSError as err:  # a full disk, a read-only data folder: queries keep torch
+            return f"could not write the export: {err.strerror or err}"
 
     # -- roots -------------------------------------------------------------------------------
 
@@ -280,6 +306,7 @@ class Engine:
             if self.encoders.available(space):
                 # The first call also pays torch's set-up.
                 self.encoders.get(space).embed_texts(["a photo"])
+        self.prepare_text_queries()
 
     def search(
         self,

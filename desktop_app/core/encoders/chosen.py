@@ -2,8 +2,13 @@
 
 The loaders read the settings when they run, not when they are made, so a change of model or
 precision applies at the next load (after :meth:`LoadedModels.forget`).
+
+The CLIP loader prefers the model's exported text pack when one was made from the current
+weights file: a text query then runs without torch (see :mod:`packed_clip`), and the full
+model loads only when a picture is embedded.
 """
 
+import contextlib
 from collections.abc import Callable
 
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
@@ -15,18 +20,40 @@ from desktop_app.core.settings import Settings
 
 def chosen_clip(catalog: ModelCatalog, settings: Settings) -> Loader[ImageTextEncoder]:
     """The CLIP model named in the settings, at the precision and thread count set there."""
+    cache_dir = catalog.models_dir / "fast"
 
-    def load() -> ImageTextEncoder:
+    def load_full() -> ImageTextEncoder:
         from desktop_app.core.encoders.clip import OpenClipEncoder  # imports torch: seconds
+        from desktop_app.core.encoders.text_export import remember_weights
 
-        return OpenClipEncoder(
-            catalog.spec(settings.clip_model),
+        spec = catalog.spec(settings.clip_model)
+        encoder = OpenClipEncoder(
+            spec,
             threads=settings.threads or None,
             precision=settings.precision,
-            cache_dir=catalog.models_dir / "fast",
+            cache_dir=cache_dir,
         )
+        with contextlib.suppress(OSError):  # a read-only data folder: queries keep torch
+            remember_weights(cache_dir, settings.clip_model, spec.weights, spec.model_id)
+        return encoder
 
-    return Loader(load, lambda: catalog.spec(settings.clip_model).model_id)
+    def load() -> ImageTextEncoder:
+        from desktop_app.core.encoders.text_tower import find_pack
+
+        info = find_pack(cache_dir, settings.clip_model)
+        if info is None:
+            return load_full()
+        from desktop_app.core.encoders.packed_clip import PackedClipEncoder
+
+        return PackedClipEncoder(info, load_full)
+
+    def chosen_id() -> str:
+        from desktop_app.core.encoders.text_tower import find_pack
+
+        info = find_pack(cache_dir, settings.clip_model)
+        return info.model_id if info else catalog.spec(settings.clip_model).model_id
+
+    return Loader(load, chosen_id)
 
 
 def models_in_use(

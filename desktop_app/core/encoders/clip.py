@@ -19,7 +19,8 @@ from PIL import Image
 from desktop_app.core.encoders import precision as fast_paths
 from desktop_app.core.encoders.base import normalise
 from desktop_app.core.encoders.catalog import ClipSpec, text_tower_overrides, tokenizer_for
-from desktop_app.core.encoders.towers import FP32, Tower, weights_identity
+from desktop_app.core.encoders.identity import weights_identity
+from desktop_app.core.encoders.towers import FP32, Tower
 from desktop_app.core.errors import KnownError
 
 
@@ -75,6 +76,7 @@ class OpenClipEncoder:
         self._tower: Tower | None = None
         self._state: fast_paths.PrecisionState | None = None
         self.input_size = int(preprocess(Image.new("RGB", (32, 32))).shape[-1])
+        self._plain_tokenizer = spec.text_tower is None and _is_plain_clip_tokenizer(tokenizer)
 
     @property
     def model_id(self) -> str:
@@ -126,6 +128,26 @@ class OpenClipEncoder:
         self._tower, self._state = tower, state
         return tower
 
+    def export_text_pack(self) -> str:
+        """Export and check the text tower for the torch-free query path (see
+        :mod:`text_export`) unless done for these weights; returns why it is refused ("" when
+        usable). Takes seconds once per weights file; a no-op after that, or without a cache."""
+        if self._cache_dir is None:
+            return "no data folder to keep the export in"
+        from desktop_app.core.encoders.text_export import export_text_pack
+
+        with self._lock:
+            return export_text_pack(
+                self._model,
+                self._tokenizer,
+                cache_dir=self._cache_dir,
+                identity=self._identity,
+                model_id=self._model_id,
+                input_size=self.input_size,
+                plain_tokenizer=self._plain_tokenizer,
+                transform=self.preprocess,
+            )
+
     def _sample_pixels(self, count: int = fast_paths.SAMPLE_SIZE) -> torch.Tensor:
         return torch.stack([self.preprocess(i) for i in fast_paths.sample_images()[:count]])
 
@@ -159,3 +181,14 @@ class OpenClipEncoder:
         with self._lock, torch.no_grad():
             features = self._model.encode_text(tokens)
         return normalise(features.float().numpy())
+
+
+def _is_plain_clip_tokenizer(tokenizer: Any) -> bool:
+    """open_clip's byte-level BPE with its default cleaning, which :mod:`clip_tokenizer`
+    reproduces (other cleanings, reductions and Hugging Face tokenizers it does not)."""
+    clean = getattr(tokenizer, "clean_fn", None)
+    return (
+        type(tokenizer).__name__ == "SimpleTokenizer"
+        and getattr(clean, "__name__", "") == "_clean_lower"
+        and getattr(tokenizer, "reduction_fn", None) is None
+    )

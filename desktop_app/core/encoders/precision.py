@@ -57,7 +57,7 @@ class TowerSource:
     visual: torch.nn.Module
     example: torch.Tensor  # a prepared batch: the input shape for an export
     cache_dir: Path | None
-    identity: str  # of the weights file, see towers.weights_identity
+    identity: str  # of the weights file, see identity.weights_identity
     threads: int
 
 

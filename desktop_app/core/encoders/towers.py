@@ -8,7 +8,6 @@ or replaced weights file gets a fresh export and an unchanged one is reused at t
 """
 
 import copy
-import hashlib
 import json
 import logging
 import os
@@ -87,17 +86,6 @@ class OnnxTower:
     def __call__(self, pixels: torch.Tensor) -> np.ndarray:
         out = self._session.run(None, {"pixels": pixels.float().numpy()})[0]
         return np.asarray(out, dtype=np.float32)
-
-
-def weights_identity(weights: Path, model_id: str) -> str:
-    """A short key that changes whenever the weights file is replaced or rewritten.
-
-    Size and modification time stand in for a content hash: hashing a 600 MB file on every
-    start would cost seconds, and any rewrite of the file changes its mtime.
-    """
-    stat = weights.stat()
-    text = f"{model_id}|{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def onnx_int8_tower(

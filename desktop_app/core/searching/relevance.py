@@ -27,8 +27,14 @@ nothing in the library fits. Two calibrations, chosen by the kind of query:
 Results at or above :data:`CUTOFF` count as good matches; the faces hide the rest unless asked.
 """
 
+import hashlib
+import os
+import threading
+from pathlib import Path
+
 import numpy as np
 
+from desktop_app.core.encoders.base import TextEncoder
 from desktop_app.core.kinds.base import CLIP, TEXT
 
 CUTOFF = 0.5
@@ -65,6 +71,65 @@ _Z_MIDPOINT = 2.5
 _Z_SLOPE = 1.5
 _MIN_SPREAD = 1e-3  # a library of identical pictures: do not divide by zero
 _MAD_TO_SIGMA = 1.4826  # median absolute deviation → standard deviation, for normal data
+
+
+class NeutralVectors:
+    """The neutral prompts' embeddings, per space and model, kept in ``folder``.
+
+    They are the same for every query, so a one-shot search reads them (a few kilobytes)
+    instead of running the text model on ten more phrases. The file name hashes the space, the
+    model id (which names the weights, as for vector sets) and the prompts, so a change of any
+    of them computes and stores them again. A folder that cannot be written only costs the
+    computation.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._known: dict[tuple[str, str], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _path(self, space: str, model_id: str) -> Path | None:
+        if self.folder is None:
+            return None
+        text = "\n".join((space, model_id, *NEUTRAL_PROMPTS[space]))
+        return self.folder / f"{space}-{hashlib.sha256(text.encode()).hexdigest()[:20]}.npy"
+
+    def get(self, space: str, model: TextEncoder) -> np.ndarray:
+        key = (space, model.model_id)
+        with self._lock:
+            if key in self._known:
+                return self._known[key]
+        path = self._path(space, model.model_id)
+        vectors = _read(path, (len(NEUTRAL_PROMPTS[space]), model.dim))
+        if vectors is None:
+            vectors = model.embed_texts(list(NEUTRAL_PROMPTS[space]))
+            if path is not None:
+                _write(path, vectors)
+        with self._lock:
+            self._known[key] = vectors
+        return vectors
+
+
+def _read(path: Path | None, shape: tuple[int, int]) -> np.ndarray | None:
+    if path is None:
+        return None
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if vectors.shape != shape or vectors.dtype != np.float32:
+        return None
+    return np.asarray(vectors)
+
+
+def _write(path: Path, vectors: np.ndarray) -> None:
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(tmp, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def against_neutral(

@@ -39,7 +39,7 @@ class QueryRunner:
         self.library = library
         self._encoders = encoders
         self._file = file
-        self._neutral: dict[tuple[str, str], np.ndarray] = {}
+        self._neutral = relevance.NeutralVectors(library.home / "models" / "neutral")
 
     def run(self, query: Query, k: int, *, kinds: tuple[str, ...], filters: Filters) -> list[Hit]:
         """The best ``k`` files for a query of weighted terms (see :mod:`terms`), each with a
@@ -152,7 +152,7 @@ class QueryRunner:
         """How this query's cosines become relevances; see :mod:`relevance`."""
         if query.words_only:
             model = self._encoders(space)
-            neutral = self._neutral_vectors(model, space)
+            neutral = self._neutral.get(space, model)
             scale = model.logit_scale
             index = self.library.index_for(vset)
             return lambda scores, labels: relevance.against_neutral(
@@ -160,12 +160,6 @@ class QueryRunner:
             )
         sample = self.library.index_for(vset).sample()
         return lambda scores, _: relevance.against_library(scores, combined, sample)
-
-    def _neutral_vectors(self, model: TextEncoder, space: str) -> np.ndarray:
-        key = (space, model.model_id)
-        if key not in self._neutral:
-            self._neutral[key] = model.embed_texts(list(relevance.NEUTRAL_PROMPTS[space]))
-        return self._neutral[key]
 
     def _where(self, filters: Filters) -> tuple[tuple[str, list[object]], tuple[int, ...] | None]:
         """The filters' SQL condition, plus: nothing from a folder that is offline (an
