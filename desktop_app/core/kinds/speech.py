@@ -156,7 +156,8 @@ def _quiet_cut(samples: np.ndarray) -> int:
     if frames < 2:
         return len(samples)
     energy = np.square(tail[: frames * window]).reshape(frames, window).mean(axis=1)
-    return start + int(np.argmin(energy)) * window + window // 2
+    quietest = frames - 1 - int(np.argmin(energy[::-1]))  # the latest, among equals
+    return start + quietest * window + window // 2
 
 
 def _clock(seconds: float) -> str:
