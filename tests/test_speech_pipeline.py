@@ -2,6 +2,7 @@
 pieces cut at quiet moments, caps and time budgets recorded, a cancel in the middle of a file
 resumed without duplicates, a change of speech model transcribing again."""
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -57,7 +58,7 @@ def test_a_long_file_is_heard_in_pieces_cut_in_its_quiet_moments(
     pieces = list(audio_pieces(str(path)))
     assert len(pieces) == 4
     assert sum(len(p.samples) for p in pieces) == 36 * RATE
-    for before, after in zip(pieces, pieces[1:], strict=False):
+    for before, after in itertools.pairwise(pieces):
         assert after.offset == pytest.approx(before.offset + len(before.samples) / RATE)
         cut = after.samples[: RATE // 20]
         assert np.abs(cut).max() < 0.01  # cut in a silence, not through a sound

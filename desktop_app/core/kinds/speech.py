@@ -9,6 +9,7 @@ file gets at most :data:`TIME_BUDGET_S` of the worker's time; what was skipped i
 the metadata (``speech_note``), and the words found until then are kept.
 """
 
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ def _open(path: str) -> Any:
     import av
 
     try:
+        if os.path.getsize(path) == 0:
+            raise DecodeError("empty file")
         container = av.open(path, metadata_errors="ignore")
     except FileNotFoundError:
         raise DecodeError("file vanished before it could be read") from None
