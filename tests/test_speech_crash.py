@@ -74,7 +74,8 @@ def test_a_kill_mid_transcript_restarts_that_file_without_duplicates(
         text_loader=lambda: minilm,
         speech_loader=LoudnessTranscriber,
     ) as engine:
-        pending = [r for r in engine.library.reader().files_of_kind("audio") if r.status != "indexed"]
+        recordings = engine.library.reader().files_of_kind("audio")
+        pending = [r for r in recordings if r.status != "indexed"]
         assert 1 <= len(pending) <= 4  # the file in hand at least, never a half transcript
         assert list(engine.index())[-1].phase == "done"
         vset = engine.library.searchable_set(TEXT)
