@@ -263,9 +263,12 @@ def _status(engine: Any, as_json: bool) -> None:
             f"Folder:    {display(root.path)}  ({root.indexed} indexed, {root.pending} pending,"
             f" {root.failed} failed){state}"
         )
+    from desktop_app.core.kinds import registry
+
+    labels = {k.name: k.label for k in registry.kinds()}  # "audio" -> "recordings"
     for kind, counts in status.counts.items():
         out(
-            f"{kind.capitalize() + 's:':<10} "
+            f"{labels.get(kind, kind + 's').capitalize() + ':':<10} "
             + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("indexed", "pending", "failed"))
         )
     for vs in status.vector_sets:
