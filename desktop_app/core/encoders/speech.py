@@ -114,10 +114,6 @@ class WhisperTranscriber:
     def model_id(self) -> str:
         return self._model_id
 
-    @property
-    def multilingual(self) -> bool:
-        return bool(self._model.model.is_multilingual)
-
     def transcribe(self, samples: np.ndarray) -> tuple[Iterator[SpokenSegment], str | None]:
         with self._lock:
             segments, info = self._model.transcribe(
