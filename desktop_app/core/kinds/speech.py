@@ -273,7 +273,12 @@ def speech_units(path: str, models: UnitModels) -> Extracted:
     """A media file's speech as text units with their spans in seconds, and its speech
     metadata (see :func:`speech_meta`). ``models`` is the extractor's
     :class:`~desktop_app.core.kinds.base.UnitModels`: the transcriber and the pause/cancel
-    checkpoint come from it. A file with no speech gives no units, and is no error."""
+    checkpoint come from it. A file with no speech gives no units, and is no error.
+
+    A kind with a soundtrack (videos) calls this in a later pass of its own, like recordings'
+    ``Pass("speech in videos", (TEXT,), later=True, verb="Transcribing", files_per_batch=1,
+    measure=media_seconds)``, when ``models.wants(TEXT)``, and merges the result into its own
+    metadata and units."""
     transcript = transcribe_file(path, models.transcriber(), models.checkpoint)
     units = [
         Unit(TEXT, text=p.text, span=Span(round(p.start, 2), round(p.end, 2), "second"))
