@@ -111,16 +111,21 @@ def _parser() -> argparse.ArgumentParser:
     errors = sub.add_parser("errors", help="files that could not be indexed, and why")
     errors.add_argument("--json", action="store_true")
 
-    models = sub.add_parser("models", help="list, download or import CLIP models")
+    models = sub.add_parser("models", help="list, download or import picture and speech models")
     msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     mlist = msub.add_parser("list", help="presets and imported models")
     mlist.add_argument("--json", action="store_true")
     download = msub.add_parser("download", help="download a preset (default: the active one)")
     download.add_argument("name", nargs="?")
+    download.add_argument("--speech", action="store_true", help="a speech (Whisper) model")
     use = msub.add_parser("use", help="make a model the active one (re-indexes pictures)")
     use.add_argument("name")
+    use.add_argument("--speech", action="store_true", help="a speech model (re-transcribes)")
     imp = msub.add_parser("import", help="use a local weights file (works offline)")
-    imp.add_argument("--arch", required=True, help="open_clip architecture, e.g. ViT-B-32")
+    imp.add_argument(
+        "--speech", type=Path, metavar="FOLDER", help="a CTranslate2 Whisper folder to transcribe"
+    )
+    imp.add_argument("--arch", help="open_clip architecture, e.g. ViT-B-32")
     imp.add_argument("--config", type=Path, help="JSON config for a custom architecture")
     imp.add_argument(
         "--text-tower",
@@ -128,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FOLDER",
         help="config.json and tokenizer files of the text tower (multilingual models)",
     )
-    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument("file", type=Path, nargs="?", metavar="FILE")
 
     precision = sub.add_parser(
         "precision", help="how the picture model runs: show, choose, or check it"
@@ -175,12 +180,14 @@ def _run_index(engine: Any, retry_failed: bool) -> int:
                     phase = progress.phase
                     bar = tqdm(
                         total=progress.total,
-                        desc=f"Indexing {phase}",
+                        desc=f"{progress.verb} {phase}",
                         unit="file",
                         file=sys.stderr,
                         dynamic_ncols=True,
                     )
                 bar.n = progress.done
+                if progress.media_s is not None:  # recordings: the audio left says more
+                    bar.set_description_str(progress.headline(), refresh=False)
                 bar.set_postfix(failed=progress.failed, refresh=False)
                 bar.refresh()
             elif progress.phase == "scanning" and progress.done:
@@ -256,9 +263,12 @@ def _status(engine: Any, as_json: bool) -> None:
             f"Folder:    {display(root.path)}  ({root.indexed} indexed, {root.pending} pending,"
             f" {root.failed} failed){state}"
         )
+    from desktop_app.core.kinds import registry
+
+    labels = {k.name: k.label for k in registry.kinds()}  # "audio" -> "recordings"
     for kind, counts in status.counts.items():
         out(
-            f"{kind.capitalize() + 's:':<10} "
+            f"{labels.get(kind, kind + 's').capitalize() + ':':<10} "
             + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("indexed", "pending", "failed"))
         )
     for vs in status.vector_sets:
@@ -293,22 +303,42 @@ def _models(engine: Any, args: argparse.Namespace) -> None:
     if args.models_command == "list":
         choices = engine.model_choices()
         if args.json:
-            out(json.dumps({"models": choices}, ensure_ascii=False))
+            speech = engine.speech_choices()
+            out(json.dumps({"models": choices, "speech_models": speech}, ensure_ascii=False))
             return
         for m in choices:
             mark = "*" if m["active"] else " "
             have = "downloaded" if m["available"] else f"{m.get('download_mb', '?')} MB to download"
             detail = m.get("summary") or f"imported from {m.get('file')}"
             out(f"{mark} {m['name']:<28} {have:<20} {detail}")
+        _speech_models(engine.speech_choices())
+    elif args.models_command == "download" and args.speech:
+        out(f"Speech model ready: {engine.download_speech_model(args.name or 'base.en')}")
     elif args.models_command == "download":
         path = engine.download_model(args.name)
         out(f"Model ready: {path}")
+    elif args.models_command == "use" and args.speech:
+        engine.set_speech_model(args.name)
+        out(f"Now transcribing with {args.name}; run `snapfind-cli index` to transcribe again.")
     elif args.models_command == "use":
         engine.set_model(args.name)
         out(f"Now using {args.name}; run `snapfind-cli index` to re-index your pictures.")
+    elif args.models_command == "import" and args.speech:
+        name = engine.import_speech_model(args.speech)
+        out(f"Imported speech model as {name} and made it active; run `snapfind-cli index`.")
     elif args.models_command == "import":
+        if not args.arch or not args.file:
+            raise UsageError("models import needs --arch ARCH FILE, or --speech FOLDER")
         name = engine.import_model(args.arch, args.file, args.config, args.text_tower)
         out(f"Imported as {name} and made active; run `snapfind-cli index`.")
+
+
+def _speech_models(choices: list[dict[str, Any]]) -> None:
+    out("Speech models (recordings):")
+    for m in choices:
+        mark = "*" if m["active"] else " "
+        have = "ready" if m["available"] else f"{m.get('download_mb', '?')} MB to download"
+        out(f"{mark} {m['name']:<28} {have:<20} {m['summary']}")
 
 
 def _precision(engine: Any, args: argparse.Namespace) -> None:

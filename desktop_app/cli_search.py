@@ -55,6 +55,9 @@ def print_hits(hits: Sequence[Any], args: argparse.Namespace) -> None:
     for hit in good or closest:
         where = f"  ({hit.span.describe()})" if hit.span else ""
         out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{where}")
+        if hit.span is not None and hit.span.unit == "second" and hit.snippet:
+            words = " ".join(hit.snippet.split())  # what was said there
+            out(f"{'':21}“{words[:117] + '…' if len(words) > 120 else words}”")
 
 
 def add_result_options(parser: argparse.ArgumentParser) -> None:

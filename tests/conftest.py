@@ -25,6 +25,7 @@ from tiny_model import ARCH, write_tiny_model
 
 from desktop_app.core.encoders.catalog import ClipSpec
 from desktop_app.core.encoders.clip import OpenClipEncoder
+from desktop_app.core.encoders.speech import WhisperTranscriber
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.gui.app import app_icon
@@ -53,6 +54,12 @@ def tiny_clip(tiny_model_files: tuple[Path, Path]) -> OpenClipEncoder:
 @pytest.fixture(scope="session")
 def minilm() -> SentenceTransformerEncoder:
     return SentenceTransformerEncoder()
+
+
+@pytest.fixture(scope="session")
+def whisper() -> WhisperTranscriber:
+    """The bundled Whisper tiny.en on one thread, loaded once for the whole session."""
+    return WhisperTranscriber(threads=1)
 
 
 @pytest.fixture

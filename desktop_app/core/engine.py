@@ -26,6 +26,7 @@ from desktop_app.core.indexing.watcher import FolderWatcher
 from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import CLIP, DecodeError
 from desktop_app.core.kinds.image import ImageExtractor
+from desktop_app.core.kinds.speech import Transcriber
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.searching import terms as query_terms
 from desktop_app.core.searching.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
@@ -82,6 +83,7 @@ class Engine:
         writer: bool = True,
         clip_loader: Callable[[], ImageTextEncoder] | None = None,
         text_loader: Callable[[], DocumentTextEncoder] | None = None,
+        speech_loader: Callable[[], Transcriber] | None = None,
     ) -> None:
         self.home = paths.resolve_home(home)
         self.library = Library(self.home, writer=writer)
@@ -89,7 +91,7 @@ class Engine:
         self._settings_path = self.home / "settings.json"
         self.settings = Settings.load(self._settings_path)
         self.encoders = models_in_use(
-            self.catalog, self.settings, clip=clip_loader, text=text_loader
+            self.catalog, self.settings, clip=clip_loader, text=text_loader, speech=speech_loader
         )
         self._queries = QueryRunner(self.library, self.encoders.get, self.file)
 
@@ -239,6 +241,39 @@ class Engine:
         except OSError as err:  # a full disk, a read-only data folder: queries keep torch
             return f"could not write the export: {err.strerror or err}"
 
+    def set_speech_model(self, name: str) -> None:
+        """Choose the speech model; recordings are transcribed again at the next index run."""
+        from desktop_app.core.encoders import speech_catalog
+
+        speech_catalog.speech_model(self.catalog.models_dir, name)  # raises if unknown/missing
+        if name == self.settings.speech_model:
+            return
+        self.settings.speech_model = name
+        self.settings.save(self._settings_path)
+        self.encoders.speech.forget()
+        store = self.library.store
+        audio = store.files_of_kind("audio")
+        freed = store.mark_changed([(r.id, r.size, r.mtime_ns, r.hash) for r in audio])
+        self.library.drop_labels(freed)
+
+    def import_speech_model(self, folder: Path) -> str:
+        """Copy a CTranslate2 Whisper folder in and make it the speech model."""
+        from desktop_app.core.encoders import speech_catalog
+
+        name = speech_catalog.import_speech_folder(self.catalog.models_dir, folder)
+        self.set_speech_model(name)
+        return name
+
+    def download_speech_model(self, name: str) -> Path:
+        from desktop_app.core.encoders import speech_catalog
+
+        return speech_catalog.download_speech(name)
+
+    def speech_choices(self) -> list[dict[str, object]]:
+        from desktop_app.core.encoders import speech_catalog
+
+        return speech_catalog.speech_choices(self.catalog.models_dir, self.settings.speech_model)
+
     # -- roots -------------------------------------------------------------------------------
 
     def roots(self) -> list[Root]:
@@ -278,6 +313,7 @@ class Engine:
             exclude=self.settings.exclude,
             include_hidden=self.settings.include_hidden,
             threads=self.settings.threads,
+            transcriber=self.encoders.speech,
         )
 
     def watch(self, on_change: Callable[[], None]) -> FolderWatcher:

@@ -24,6 +24,32 @@ class Progress:
     eta_s: float | None = None
     current: str | None = None
     message: str = ""
+    verb: str = "Indexing"  # what is done to the phase's files ("Transcribing")
+    media_s: float | None = None  # seconds of media the phase's files hold (recordings)
+    media_done_s: float = 0.0
+
+    @property
+    def media_left_s(self) -> float | None:
+        return None if self.media_s is None else max(0.0, self.media_s - self.media_done_s)
+
+    def headline(self) -> str:
+        """The phase in words: "Transcribing 3 of 41 recordings · 12 min of audio left"."""
+        at = min(self.done + 1, self.total) if self.done < self.total else self.done
+        text = f"{self.verb} {at} of {self.total} {self.phase}"
+        left = self.media_left_s
+        if left is not None and self.done < self.total:
+            text += f" · {_duration(left)} of audio left"
+        return text
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 class Control:
@@ -62,18 +88,29 @@ class Control:
 class RateMeter:
     """Files/s and ETA for one phase, from its start."""
 
-    def __init__(self, phase: str, total: int) -> None:
+    def __init__(
+        self, phase: str, total: int, *, verb: str = "Indexing", media_s: float | None = None
+    ) -> None:
         self._start = time.monotonic()
-        self.progress = Progress(phase=phase, total=total)
+        self.progress = Progress(phase=phase, total=total, verb=verb, media_s=media_s)
 
     def update(
-        self, *, done: int = 0, failed: int = 0, nbytes: int = 0, current: str | None = None
+        self,
+        *,
+        done: int = 0,
+        failed: int = 0,
+        nbytes: int = 0,
+        current: str | None = None,
+        media_s: float = 0.0,
     ) -> Progress:
         p = self.progress
         new_done = p.done + done
+        media_done = p.media_done_s + media_s
         elapsed = max(time.monotonic() - self._start, 1e-6)
         rate = new_done / elapsed
         eta = (p.total - new_done) / rate if rate > 0 else None
+        if p.media_s is not None and media_done > 0:  # long files take long: time by length
+            eta = max(0.0, p.media_s - media_done) * elapsed / media_done
         self.progress = replace(
             p,
             done=new_done,
@@ -82,5 +119,6 @@ class RateMeter:
             rate=rate,
             eta_s=eta,
             current=current,
+            media_done_s=media_done,
         )
         return self.progress

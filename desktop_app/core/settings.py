@@ -15,6 +15,7 @@ class Settings:
     include_hidden: bool = False
     threads: int = 0  # 0: all cores, shared with decoding as measured (core/threads.py)
     precision: str = "auto"  # how the image model runs: auto, fp32, bf16, onnx-int8
+    speech_model: str = "tiny.en"  # the bundled Whisper, a downloaded or an imported one
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

@@ -19,6 +19,7 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
+from desktop_app.core.kinds.audio import AudioExtractor
 from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.searching.ranking import Hit
@@ -95,6 +96,67 @@ class DocumentCard(Card):
         return f"{hit.line_start}–{hit.line_end}" if hit.line_start else ""
 
 
+class AudioCard(Card):
+    """A recording: a card with its name, the words said where it matched and a badge with
+    the moment; the preview shows those words and when they were said."""
+
+    DETAILS = ("Said at",)
+
+    def tile(self, size: int) -> QPixmap | None:
+        pixmap = paper_card(size, Path(self.hit.path).name, self._words())
+        moment = self._moment()
+        if moment:
+            time_badge(pixmap, f"♪ {moment}")
+        return pixmap
+
+    def preview_text(self) -> str | None:
+        moment = self._moment()
+        words = self._words()
+        return f"{moment}  “{words}”" if moment else words
+
+    def details(self) -> dict[str, str]:
+        span = self.hit.span
+        if span is None or span.unit != "second":
+            return {}
+        return {"Said at": f"{_clock(span.start)}–{_clock(span.end)}"}
+
+    def _moment(self) -> str:
+        span = self.hit.span
+        return _clock(span.start) if span is not None and span.unit == "second" else ""
+
+    def _words(self) -> str:
+        return " ".join((self.hit.snippet or "No words were heard in it").split())
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    clock = f"{rest // 60:02d}:{rest % 60:02d}"
+    return f"{hours}:{clock}" if hours else clock
+
+
+def time_badge(pixmap: QPixmap, text: str) -> None:
+    """A rounded dark label with ``text`` in the bottom right corner of a tile."""
+    size = pixmap.width()
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    font = QFont(painter.font())
+    font.setBold(True)
+    font.setPixelSize(max(9, size // 16))
+    painter.setFont(font)
+    width = painter.fontMetrics().horizontalAdvance(text) + size // 12
+    height = painter.fontMetrics().height() + size // 40
+    box = QRect(size - width - size // 12, size - height - size // 12, width, height)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(Qt.GlobalColor.black)
+    painter.setOpacity(0.7)
+    painter.drawRoundedRect(box, height // 3, height // 3)
+    painter.setOpacity(1.0)
+    painter.setPen(Qt.GlobalColor.white)
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
+
+
 MARKDOWN = frozenset(DocumentExtractor.file_types["markdown"])
 _HEADING = re.compile(r"(?:^|(?<=\s))#{1,6}(?:[ \t]+|$)", re.MULTILINE)  # snippets are one line
 _STARS = re.compile(r"(\*{1,3})(?=\S)(.+?)(?<=\S)\1")
@@ -112,6 +174,7 @@ def plain_markdown(text: str) -> str:
 CARDS: dict[str, type[Card]] = {
     ImageExtractor.name: ImageCard,
     DocumentExtractor.name: DocumentCard,
+    AudioExtractor.name: AudioCard,
 }
 
 

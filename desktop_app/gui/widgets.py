@@ -132,6 +132,9 @@ class IndexingStatus(QWidget):
         eta = format_eta(progress.eta_s)
         failed = f" · {progress.failed} failed" if progress.failed else ""
         paused = " · paused" if self.pause_button.isChecked() else ""
+        if progress.media_s is not None:  # recordings: "Transcribing 3 of 41 recordings · …"
+            self.label.setText(f"{progress.headline()}{failed}{paused}")
+            return
         self.label.setText(
             f"Indexing {what}: {progress.done} of {progress.total}{rate}"
             f"{' · ' + eta if eta else ''}{failed}{paused}"

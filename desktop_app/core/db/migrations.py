@@ -119,7 +119,20 @@ INSERT INTO embedded (set_id, file_id)
 UPDATE files SET status = 'pending' WHERE kind = 'document' AND status = 'indexed';
 """
 
-MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP, _M003_UNITS]
+# What was heard in a recording (or a video's soundtrack) besides its words: whether anyone
+# speaks (music and silence are recorded as such, not as errors), the language, its length,
+# and what was skipped (a capped 10-hour file). One row per file that was transcribed.
+_M004_SPEECH_META = """
+CREATE TABLE speech (
+    file_id INTEGER PRIMARY KEY REFERENCES files(id),
+    has_speech INTEGER NOT NULL,    -- 0: no words heard
+    language TEXT,                  -- detected (or the model's only one), e.g. 'en'
+    seconds REAL,                   -- the recording's length
+    note TEXT                       -- what was not transcribed, and why
+);
+"""
+
+MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP, _M003_UNITS, _M004_SPEECH_META]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -155,6 +155,10 @@ class Store(UnitTables):
         )
         return [FileRecord.from_row(r) for r in rows]
 
+    def files_of_kind(self, kind: str) -> list[FileRecord]:
+        rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files WHERE kind = ?", (kind,))
+        return [FileRecord.from_row(r) for r in rows]
+
     def pending_files(
         self, kind: str, missing_in: Sequence[int] = (), limit: int | None = None
     ) -> list[FileRecord]:

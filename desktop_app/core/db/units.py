@@ -134,6 +134,7 @@ class UnitTables:
                 freed.setdefault(row[0], []).append(row[1])
         conn.executemany("DELETE FROM units WHERE file_id = ?", [(i,) for i in file_ids])
         conn.executemany("DELETE FROM embedded WHERE file_id = ?", [(i,) for i in file_ids])
+        conn.executemany("DELETE FROM speech WHERE file_id = ?", [(i,) for i in file_ids])
         return freed
 
     # -- units -------------------------------------------------------------------------------
@@ -200,6 +201,18 @@ class UnitTables:
                         record.id,
                     ),
                 )
+                if "has_speech" in meta:  # a transcript's facts (see migration 4)
+                    conn.execute(
+                        "INSERT OR REPLACE INTO speech (file_id, has_speech, language, seconds,"
+                        " note) VALUES (?, ?, ?, ?, ?)",
+                        (
+                            record.id,
+                            int(bool(meta["has_speech"])),
+                            meta.get("language"),
+                            meta.get("duration"),
+                            meta.get("speech_note"),
+                        ),
+                    )
             conn.executemany(
                 "INSERT INTO units (set_id, label, file_id, span_start, span_end, span_unit,"
                 " text, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -228,6 +241,14 @@ class UnitTables:
             (set_id, row[0]),
         )
         return [NewUnit(_vector(r["vector"]), _span(r[0], r[1], r[2]), r["text"]) for r in rows]
+
+    def speech_of(self, file_id: int) -> dict[str, Any] | None:
+        """What was heard in a transcribed file (has_speech, language, seconds, note)."""
+        row = self.db.conn.execute(
+            "SELECT has_speech, language, seconds, note FROM speech WHERE file_id = ?",
+            (file_id,),
+        ).fetchone()
+        return None if row is None else {**dict(row), "has_speech": bool(row["has_speech"])}
 
     def vectors_of_file(self, set_id: int, file_id: int) -> list[np.ndarray]:
         rows = self._query(

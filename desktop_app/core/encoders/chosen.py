@@ -14,7 +14,9 @@ from collections.abc import Callable
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
 from desktop_app.core.encoders.catalog import ModelCatalog
 from desktop_app.core.encoders.loaded import LoadedModels, Loader
+from desktop_app.core.encoders.speech_catalog import chosen_speech
 from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
+from desktop_app.core.kinds.speech import Transcriber
 from desktop_app.core.settings import Settings
 
 
@@ -62,10 +64,12 @@ def models_in_use(
     *,
     clip: Callable[[], ImageTextEncoder] | None = None,
     text: Callable[[], DocumentTextEncoder] | None = None,
+    speech: Callable[[], Transcriber] | None = None,
 ) -> LoadedModels:
-    """The loaders handed in (tests' small models), else the chosen CLIP model and the bundled
-    MiniLM document model."""
+    """The loaders handed in (tests' small models), else the chosen CLIP model, the bundled
+    MiniLM document model and the chosen speech model (the bundled Whisper tiny.en)."""
     return LoadedModels(
         clip=Loader(clip) if clip else chosen_clip(catalog, settings),
         text=Loader(text) if text else Loader(SentenceTransformerEncoder, lambda: MINILM_ID),
+        speech=Loader(speech) if speech else chosen_speech(catalog.models_dir, settings),
     )

@@ -11,14 +11,23 @@ precision forgets the model; the next use loads the new one.
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder, TextEncoder
 from desktop_app.core.errors import KnownError
 from desktop_app.core.kinds.base import CLIP, TEXT
+from desktop_app.core.kinds.speech import Transcriber
+
+
+class Named(Protocol):
+    """A model that says which weights it runs (encoders and the speech model)."""
+
+    @property
+    def model_id(self) -> str: ...
+
 
 # Covariant, so that the slots of different encoders fit in one table by space.
-M = TypeVar("M", bound=TextEncoder, covariant=True)
+M = TypeVar("M", bound=Named, covariant=True)
 
 
 @dataclass(frozen=True)
@@ -87,11 +96,17 @@ class LoadedModels:
     (``models.clip()`` is an :class:`ImageTextEncoder`). Safe to use from any thread."""
 
     def __init__(
-        self, *, clip: Loader[ImageTextEncoder], text: Loader[DocumentTextEncoder]
+        self,
+        *,
+        clip: Loader[ImageTextEncoder],
+        text: Loader[DocumentTextEncoder],
+        speech: Loader[Transcriber],
     ) -> None:
         lock = threading.Lock()
         self.clip = Slot(clip, lock)
         self.text = Slot(text, lock)
+        # Not an embedding space: the speech model makes text units for the text space.
+        self.speech = Slot(speech, lock)
         self._slots: dict[str, Slot[TextEncoder]] = {CLIP: self.clip, TEXT: self.text}
 
     def get(self, space: str) -> TextEncoder:

@@ -34,6 +34,7 @@ from desktop_app.core.indexing.sync import sync
 from desktop_app.core.indexing.threads import ThreadBudget, lower_priority
 from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import DecodeError, Extracted, Extractor, Pass, Unit
+from desktop_app.core.kinds.speech import Transcriber
 from desktop_app.core.progress import Control, Progress, RateMeter
 
 FILE_BATCH = 16
@@ -42,6 +43,8 @@ SAVE_INTERVAL_S = 30.0
 
 # A space's model, loaded on first use: CLIP for "clip", the sentence model for "text".
 Encoders = Callable[[str], TextEncoder]
+# Files whose length is measured up front for a pass's "audio left"; the rest by their bytes.
+MEASURED_FILES = 300
 
 
 class SpaceModels:
@@ -52,9 +55,24 @@ class SpaceModels:
     refuse concurrent use while a batch is encoded.
     """
 
-    def __init__(self, encoders: dict[str, TextEncoder]) -> None:
+    def __init__(
+        self,
+        encoders: dict[str, TextEncoder],
+        transcriber: Callable[[], Transcriber] | None = None,
+        control: Control | None = None,
+    ) -> None:
         self.encoders = encoders
         self._locks = {space: threading.Lock() for space in encoders}
+        self._transcriber = transcriber
+        self._control = control or Control()
+
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            raise DecodeError("no speech model is available to transcribe it")
+        return self._transcriber()
+
+    def checkpoint(self) -> None:
+        self._control.checkpoint()
 
     def wants(self, space: str) -> bool:
         return space in self.encoders
@@ -159,6 +177,7 @@ def run_index(
     exclude: Sequence[str] = (),
     include_hidden: bool = False,
     threads: int = 0,
+    transcriber: Callable[[], Transcriber] | None = None,
 ) -> Iterator[Progress]:
     """Scan every root, then embed what is pending, pass by pass: every kind's quick passes,
     then the later ones (OCR, speech). See the module docstring.
@@ -166,6 +185,7 @@ def run_index(
     ``model_ids(space)`` names the model that is now chosen for a space (None if it is not
     known without loading it), so that a model change re-embeds even when no file changed.
     ``threads`` fixes the picture model's thread count (0: decided by :class:`ThreadBudget`).
+    ``transcriber`` loads the speech model (on first use) for the kinds that transcribe.
     A kind whose model cannot be loaded (not downloaded yet) does not hold up the others: its
     error is raised once they are done.
     """
@@ -188,7 +208,8 @@ def run_index(
                 except KnownError as err:  # e.g. not downloaded: the other spaces go on
                     unavailable = unavailable or err
             if loaded:
-                yield from _embed_pass(library, kind, step, SpaceModels(loaded), control, threads)
+                models = SpaceModels(loaded, transcriber, control)
+                yield from _embed_pass(library, kind, step, models, control, threads)
         if unavailable is not None:
             raise unavailable
         yield Progress(
@@ -305,8 +326,15 @@ def _embed_files(
     threads: int,
 ) -> Iterator[Progress]:
     committer = _Committer(library, targets)
-    meter = RateMeter(step.label, len(pending))
-    batches = [pending[i : i + FILE_BATCH] for i in range(0, len(pending), FILE_BATCH)]
+    lengths = _media_lengths(step, pending)
+    meter = RateMeter(
+        step.label,
+        len(pending),
+        verb=step.verb,
+        media_s=sum(lengths.values()) if lengths is not None else None,
+    )
+    size = step.files_per_batch or FILE_BATCH
+    batches = [pending[i : i + size] for i in range(0, len(pending), size)]
     yield meter.progress
     lower_priority()
     budget = _budget(models, threads)
@@ -329,6 +357,8 @@ def _embed_files(
                     ahead.append(submit(batches[number + BATCHES_AHEAD]))
                 start = time.perf_counter()
                 counts = _embed_and_commit(current, step, models, targets, others, committer)
+                if lengths is not None:
+                    counts["media_s"] = sum(lengths[item.record.id] for item in current)
                 budget.record(
                     sum(item.seconds for item in current),
                     time.perf_counter() - start,
@@ -340,6 +370,21 @@ def _embed_files(
                 for future in futures:
                     future.cancel()
             budget.close()
+
+
+def _media_lengths(step: Pass, pending: list[FileRecord]) -> dict[int, float] | None:
+    """file id -> seconds of media, for a pass that measures them: read from the headers of
+    the first files, estimated from the bytes of the rest (a header read costs a few ms)."""
+    if step.measure is None:
+        return None
+    lengths: dict[int, float] = {}
+    for record in pending[:MEASURED_FILES]:
+        lengths[record.id] = step.measure(record.path) or 0.0
+    measured_bytes = sum(record.size for record in pending[:MEASURED_FILES])
+    per_byte = sum(lengths.values()) / measured_bytes if measured_bytes else 0.0
+    for record in pending[MEASURED_FILES:]:
+        lengths[record.id] = record.size * per_byte
+    return lengths
 
 
 def _embed_and_commit(

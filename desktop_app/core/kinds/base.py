@@ -9,7 +9,10 @@ transcripts and text read in pictures).
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from desktop_app.core.kinds.speech import Transcriber
 
 # The embedding spaces. CLIP's joint picture/text space, and sentence embeddings of text.
 CLIP = "clip"
@@ -63,6 +66,14 @@ class Pass:
     label: str
     spaces: tuple[str, ...]
     later: bool = False
+    # How progress names the work ("Transcribing 3 of 41 recordings").
+    verb: str = "Indexing"
+    # Files committed together (0: the indexer's batch). Slow files (a recording takes seconds
+    # to minutes) go one at a time, so a pause or a crash loses at most the file in hand.
+    files_per_batch: int = 0
+    # The seconds of media a file holds, from its header, where the work grows with a file's
+    # length: progress then tells the time of media left ("12 min of audio left").
+    measure: Callable[[str], float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,16 @@ class UnitModels(Protocol):
 
     def text_window(self, space: str) -> tuple[int, Callable[[str], int]]:
         """(the space's model's token window, a token counter)."""
+        ...
+
+    def transcriber(self) -> "Transcriber":
+        """The speech-to-text model (not an embedding space: it makes text units), loaded on
+        first use; raises :class:`DecodeError` when there is none."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Called by long extractions (a recording's transcript) between steps: blocks while
+        indexing is paused, raises to stop it."""
         ...
 
 

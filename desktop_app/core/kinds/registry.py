@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from desktop_app.core.errors import KnownError
+from desktop_app.core.kinds.audio import AudioExtractor
 from desktop_app.core.kinds.base import Extractor
 from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
 
-_KINDS: list[Extractor] = [ImageExtractor(), DocumentExtractor()]
+_KINDS: list[Extractor] = [ImageExtractor(), DocumentExtractor(), AudioExtractor()]
 
 
 def kinds() -> tuple[Extractor, ...]:
