@@ -119,7 +119,14 @@ INSERT INTO embedded (set_id, file_id)
 UPDATE files SET status = 'pending' WHERE kind = 'document' AND status = 'indexed';
 """
 
-MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP, _M003_UNITS]
+# Videos (and later recordings) have a length, and details a preview shows: frame rate, codec,
+# how many frames were kept and what was skipped (a long video's cap, damaged packets), as JSON.
+_M004_VIDEO_META = """
+ALTER TABLE files ADD COLUMN duration REAL;  -- seconds, for videos and recordings
+ALTER TABLE files ADD COLUMN media TEXT;     -- JSON: fps, codec, frames kept, what was skipped
+"""
+
+MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP, _M003_UNITS, _M004_VIDEO_META]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -188,7 +188,8 @@ class UnitTables:
                     )
                 conn.execute(
                     "UPDATE files SET status = ?, error = NULL, hash = ?, width = ?,"
-                    " height = ?, taken_at = ?, camera = ?, updated_at = ? WHERE id = ?",
+                    " height = ?, taken_at = ?, camera = ?, duration = ?,"
+                    " media = COALESCE(?, media), updated_at = ? WHERE id = ?",
                     (
                         "indexed" if item.complete else "pending",
                         meta.get("hash"),
@@ -196,6 +197,8 @@ class UnitTables:
                         meta.get("height"),
                         meta.get("taken_at"),
                         meta.get("camera"),
+                        meta.get("duration"),
+                        meta.get("media"),
                         time.time(),
                         record.id,
                     ),

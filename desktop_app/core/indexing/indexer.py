@@ -306,7 +306,8 @@ def _embed_files(
 ) -> Iterator[Progress]:
     committer = _Committer(library, targets)
     meter = RateMeter(step.label, len(pending))
-    batches = [pending[i : i + FILE_BATCH] for i in range(0, len(pending), FILE_BATCH)]
+    size = getattr(kind, "files_per_batch", FILE_BATCH)  # fewer for kinds of many units (videos)
+    batches = [pending[i : i + size] for i in range(0, len(pending), size)]
     yield meter.progress
     lower_priority()
     budget = _budget(models, threads)
