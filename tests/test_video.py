@@ -144,8 +144,9 @@ def test_units_span_to_the_next_frame_and_segments_merge() -> None:
     ]
     assert all(u.space == CLIP for u in units)
     spans = [u.span for u in units]
-    merged = segment(spans[1], 0.30, [(0.30, spans[1]), (0.29, spans[2]), (0.20, spans[0])])
-    assert merged == Span(3.0, 9.0, "second")
+    found = [(0.30, spans[1]), (0.29, spans[2]), (0.20, spans[0])]
+    assert segment(spans[1], 0.30, found, floor=0.10) == Span(3.0, 9.0, "second")
+    assert segment(spans[1], 0.30, found, floor=0.27) == spans[1]  # all scores bunched
     assert Span(3.0, 9.0, "second").describe() == "@ 00:03"
 
 

@@ -239,6 +239,25 @@ class UnitTables:
         )
         return [_vector(r["vector"]).copy() for r in rows]
 
+    def spans_of_file(self, set_id: int, file_id: int) -> list[Span]:
+        """Where a file's units sit (a video's moments), in file order."""
+        rows = self.db.conn.execute(
+            "SELECT span_start, span_end, span_unit FROM units WHERE set_id = ? AND file_id = ?"
+            " AND span_unit IS NOT NULL ORDER BY span_start",
+            (set_id, file_id),
+        )
+        return [span for r in rows if (span := _span(r[0], r[1], r[2])) is not None]
+
+    def vector_at(self, set_id: int, file_id: int, seconds: float) -> np.ndarray | None:
+        """The vector of a file's unit that holds the moment ``seconds`` (the last one that
+        starts at or before it), e.g. a video's frame for *More like this*."""
+        row = self.db.conn.execute(
+            "SELECT vector FROM units WHERE set_id = ? AND file_id = ? AND span_unit = 'second'"
+            " ORDER BY (span_start > ? + 0.001), ABS(span_start - ?) LIMIT 1",
+            (set_id, file_id, seconds, seconds),
+        ).fetchone()
+        return _vector(row[0]).copy() if row else None
+
     def labels(self, set_id: int) -> set[int]:
         rows = self.db.conn.execute("SELECT label FROM units WHERE set_id = ?", (set_id,))
         return {r[0] for r in rows}

@@ -12,10 +12,12 @@ A video's soundtrack is a later pass (speech) that another module adds to :attr:
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from desktop_app.core.kinds import video_frames
 from desktop_app.core.kinds.base import CLIP, Extracted, Pass, Source, Span, Unit, UnitModels
+
+if TYPE_CHECKING:  # PyAV loads in a quarter of a second: only when a video is read
+    from desktop_app.core.kinds import video_frames
 
 VIDEO_TYPES: Mapping[str, Sequence[str]] = {
     "mp4": (".mp4", ".m4v"),
@@ -40,7 +42,7 @@ def sniff(head: bytes) -> bool:
     return head[:4] == b"RIFF" and head[8:12] == b"AVI "
 
 
-def frame_units(sampled: video_frames.Sampled, prepare: Callable[[Any], Any]) -> list[Unit]:
+def frame_units(sampled: "video_frames.Sampled", prepare: Callable[[Any], Any]) -> list[Unit]:
     """One CLIP unit per kept frame, spanning up to the next kept frame (the last: the end)."""
     times = [when for when, _ in sampled.frames]
     ends = [*times[1:], max(sampled.info.duration or 0.0, times[-1])]
@@ -50,7 +52,7 @@ def frame_units(sampled: video_frames.Sampled, prepare: Callable[[Any], Any]) ->
     ]
 
 
-def describe(sampled: video_frames.Sampled) -> dict[str, object]:
+def describe(sampled: "video_frames.Sampled") -> dict[str, object]:
     """The video's own details, kept as JSON in ``files.media`` (the preview shows them)."""
     info = sampled.info
     return {
@@ -81,6 +83,8 @@ class VideoExtractor:
         return sniff(head)
 
     def extract(self, source: Source, models: UnitModels) -> Extracted:
+        from desktop_app.core.kinds import video_frames
+
         if not models.wants(CLIP):
             info = video_frames.probe(source.path)
             return Extracted(_meta(info, {}), [])
@@ -89,7 +93,7 @@ class VideoExtractor:
         return Extracted(_meta(sampled.info, describe(sampled)), frame_units(sampled, prepare))
 
 
-def _meta(info: video_frames.VideoInfo, details: dict[str, object]) -> dict[str, object]:
+def _meta(info: "video_frames.VideoInfo", details: dict[str, object]) -> dict[str, object]:
     return {
         "width": info.width,
         "height": info.height,

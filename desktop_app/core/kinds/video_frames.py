@@ -25,7 +25,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from desktop_app.core.kinds.base import DecodeError
+from desktop_app.core.kinds.base import DecodeError, clock
 
 MAX_GAP_S = 4.0  # at least one candidate frame every this many seconds
 MIN_GAP_S = 0.5  # never two kept frames closer than this
@@ -327,10 +327,3 @@ def frame_at(path: str, seconds: float, short_side: int, *, budget_s: float = 20
         if last is None:
             raise DecodeError("no readable frame at this moment")
         return _picture(last, short_side)
-
-
-def clock(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    text = f"{rest // 60:02d}:{rest % 60:02d}"
-    return f"{hours}:{text}" if hours else text

@@ -113,6 +113,7 @@ def rank(
     top = sorted(best.items(), key=lambda item: -item[1][0])[:k]
     if not top:
         return []
+    floor = min(score for _, score in found)
     scores = np.array([score for _, (score, _, _) in top], dtype=np.float32)
     labels = [label for _, (_, label, _) in top]
     relevances = calibrate(scores, labels)
@@ -123,7 +124,7 @@ def rank(
         if (rec := records.get(fid)) is not None:
             moment = span.start if span and span.unit == "second" else None
             if span is not None:
-                span = segment(span, score, units[fid])
+                span = segment(span, score, units[fid], floor)
             hit = _hit(rec, score, float(rel), span, _snippet(texts.get(label)))
             hits.append(replace(hit, moment=moment) if moment is not None else hit)
     return sorted(hits, key=_merge_order)  # ranked by merge(), once across spaces
