@@ -1,19 +1,17 @@
 """Videos through the whole pipeline: indexed beside photos, found by a picture at the right
 moment, More like this from a frame, thumbnails of a moment, the CLI's place and JSON."""
 
+import argparse
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import EngineFactory
 from imagegen import save_scene, scene
 from PIL import Image
-from tiny_model import ARCH
 from videogen import write_video
 
+from desktop_app.cli_search import UsageError, parse_moment, print_hits
 from desktop_app.core.engine import Engine
 from desktop_app.core.kinds.base import Span
 from desktop_app.core.searching.filters import Filters
@@ -101,33 +99,18 @@ def test_reindexing_an_unchanged_video_embeds_nothing(
 
 
 def test_the_cli_prints_the_stretch_and_json_start_end(
-    tmp_path: Path, tiny_model_files: tuple[Path, Path], make_engine: EngineFactory
+    library: tuple[Engine, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    home, folder = tmp_path / "clihome", tmp_path / "clips"
-    write_video(folder / "holiday.mp4", SHOTS, size=SIZE)
+    engine, folder = library
     query = tmp_path / "query.png"
     shot_picture(12).save(query)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
-    config, weights = tiny_model_files
-    script = [
-        ("models", "import", "--arch", ARCH, "--config", str(config), str(weights)),
-        ("add", str(folder)),
-        ("index",),
-        ("search", "--image", str(query), "-k", "1", "--all"),
-        ("search", "--image", str(query), "-k", "1", "--all", "--json"),
-    ]
-    outputs = []
-    for args in script:
-        done = subprocess.run(
-            [sys.executable, "-m", "desktop_app", "--home", str(home), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-        outputs.append(done.stdout)
-    assert "holiday.mp4 @ 00:03-00:06" in outputs[3]
-    hit = json.loads(outputs[4])["results"][0]
+    hits = engine.search_image(query, k=1, filters=Filters(types=("video",)))
+    print_hits(hits, argparse.Namespace(all=True, json=False))
+    assert f"{folder / 'holiday.mp4'} @ 00:03-00:06" in capsys.readouterr().out
+    print_hits(hits, argparse.Namespace(all=True, json=True))
+    hit = json.loads(capsys.readouterr().out)["results"][0]
     assert (hit["start"], hit["end"], hit["moment"]) == (3.0, 6.0, 3.0)
     assert hit["media"]["codec"] == "h264"
+    assert parse_moment("03:41") == 221.0 and parse_moment("1:00:05") == 3605.0
+    with pytest.raises(UsageError, match="MM:SS"):
+        parse_moment("soon")

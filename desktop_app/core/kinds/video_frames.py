@@ -150,7 +150,7 @@ def _picture(frame: av.VideoFrame, short_side: int) -> Image.Image:
     scale = short_side / max(1, min(frame.width, frame.height))
     scale = min(scale, 1.0)
     width, height = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
-    array = frame.to_ndarray(width=width, height=height, format="rgb24")
+    array: np.ndarray = frame.to_ndarray(width=width, height=height, format="rgb24")
     turns = (frame.rotation or 0) // 90 % 4
     if turns:
         array = np.ascontiguousarray(np.rot90(array, turns))
