@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from imagegen import scene
 from PIL import Image
-from videogen import shot_frames, upright, write_audio_only, write_video
+from videogen import (
+    shot_frames,
+    upright,
+    write_audio_only,
+    write_vfr_video,
+    write_video,
+    y4m_header_only,
+)
 
 from desktop_app.core.kinds import registry, video_frames
 from desktop_app.core.kinds.base import CLIP, DecodeError, Span
@@ -110,11 +117,13 @@ def test_a_decode_over_its_budget_keeps_what_it_has_and_says_so(
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: p.write_bytes(b""), "not a readable video"),
+        (lambda p: p.write_bytes(b""), "empty file"),
+        (lambda p: p.write_bytes(y4m_header_only(12000, 12000)), "too large to decode safely"),
+        (lambda p: p.write_bytes(y4m_header_only(20000, 20000)), "not a readable video"),
         (lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100), "not a readable"),
         (lambda p: write_audio_only(p), "sound only"),
     ],
-    ids=["empty", "header-only", "audio-only"],
+    ids=["empty", "huge-header", "huge-beyond-ffmpeg", "header-only", "audio-only"],
 )
 def test_unusable_files_give_a_clear_error(tmp_path: Path, make: object, message: str) -> None:
     path = tmp_path / "bad.mp4"
@@ -177,3 +186,25 @@ def test_a_pass_without_frames_reads_the_header_only(tmp_path: Path) -> None:
     assert extracted.meta["media"] is None
     details = json.loads(json.dumps({"x": 1}))
     assert details == {"x": 1}
+
+
+def test_variable_frame_rate_and_a_size_change_mid_stream_read(tmp_path: Path) -> None:
+    vfr = video_frames.sample(str(write_vfr_video(tmp_path / "vfr.mp4", [(1, 2), (2, 2)])), 32)
+    times = [when for when, _ in vfr.frames]
+    assert times == sorted(times) and len(times) == 2 and times[1] > 1.0
+    first = write_video(tmp_path / "a.ts", [(1, 1)], size=(160, 96)).read_bytes()
+    second = write_video(tmp_path / "b.ts", [(2, 1)], size=(64, 64)).read_bytes()
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first + second)
+    sizes = {picture.size for _, picture in video_frames.sample(str(joined), 32).frames}
+    assert (53, 32) in sizes  # the first part, 5:3; the square part may share its timestamps
+
+
+def test_damaged_packets_are_skipped_and_counted(tmp_path: Path) -> None:
+    data = bytearray(write_video(tmp_path / "a.ts", [(1, 2), (2, 2), (3, 2)]).read_bytes())
+    for start in range(len(data) // 3, len(data) // 3 + 4000, 188):  # TS packets mid-stream
+        data[start + 4 : start + 60] = bytes(56)
+    damaged = tmp_path / "damaged.ts"
+    damaged.write_bytes(bytes(data))
+    sampled = video_frames.sample(str(damaged), 32)
+    assert sampled.frames and sampled.frames[0][0] == 0.0

@@ -98,3 +98,29 @@ def write_audio_only(path: Path, seconds: float = 2.0) -> Path:
 def upright(picture: Image.Image, rotation: int) -> Image.Image:
     """How a picture stored in a video tagged with ``rotation`` is shown."""
     return picture.rotate(rotation, expand=True) if rotation else picture
+
+
+def write_vfr_video(path: Path, shots: Sequence[Shot], size: tuple[int, int] = (96, 64)) -> Path:
+    """A variable-frame-rate MP4, as phones write: frame gaps between 10 and 200 ms."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.codec_context.options = {"preset": "ultrafast", "g": "15"}
+        stream.codec_context.thread_count = 1
+        when = 0
+        for index, (array, _) in enumerate(shot_frames(shots, size, 10)):
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame.pts, frame.time_base = when, Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+            when += (10, 200, 40, 90)[index % 4]
+        container.mux(stream.encode(None))
+    return path
+
+
+def y4m_header_only(width: int, height: int) -> bytes:
+    """A raw YUV4MPEG2 video whose header claims ``width``×``height`` and holds a few bytes."""
+    return (
+        f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\n".encode() + b"FRAME\n" + bytes(64)
+    )

@@ -16,6 +16,7 @@ are turned upright here. The file is streamed from its path, never read whole.
 import bisect
 import itertools
 import math
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from desktop_app.core.kinds.base import DecodeError, clock
 
 MAX_GAP_S = 4.0  # at least one candidate frame every this many seconds
 MIN_GAP_S = 0.5  # never two kept frames closer than this
-MAX_FRAMES = 600  # per video: a long lecture keeps one frame every duration / MAX_FRAMES
+MAX_FRAMES = 300  # per video (each waits as a model input, 0.6 MB); a long one: evenly spread
 BUDGET_S = 120.0  # wall-clock seconds of decoding per file; the rest is skipped and said so
 MAX_FRAME_PIXELS = 80_000_000  # 8K is 33 MP; a header claiming more is refused
 MAX_BAD_PACKETS = 50  # damaged packets skipped before a file is given up as unreadable
@@ -63,6 +64,8 @@ class Sampled:
 
 def _open(path: str) -> av.container.InputContainer:
     try:
+        if os.path.getsize(path) == 0:
+            raise DecodeError("empty file")
         return av.open(path, mode="r", metadata_errors="ignore")
     except FileNotFoundError:
         raise DecodeError("file vanished before it could be read") from None
