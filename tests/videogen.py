@@ -2,7 +2,7 @@
 pictures from :mod:`imagegen`, with a little motion and noise so frames of a shot are alike
 but not identical, an optional rotation tag, a soundtrack, and a choice of codec and GOP."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,20 +15,23 @@ from PIL import Image
 Shot = tuple[int, float]
 
 
-def shot_frames(
+def iter_frames(
     shots: Sequence[Shot], size: tuple[int, int], fps: int, pan: bool = True
-) -> list[tuple[np.ndarray, int]]:
-    """(RGB frame, seed) for every frame: each shot's picture, slowly panned (or still)."""
-    frames = []
+) -> Iterator[tuple[np.ndarray, int]]:
+    """(RGB frame, seed) for every frame, made as needed: each shot's picture, slowly panned
+    (or still)."""
     width, height = size
     for seed, seconds in shots:
         big = np.asarray(scene(seed, (width + 40, height + 40)))
         for i in range(round(seconds * fps)):
             step = (i // 2) % 40 if pan else 0  # a slow pan: 5 px a second at 10 fps
-            frames.append(
-                (np.ascontiguousarray(big[step : step + height, step : step + width]), seed)
-            )
-    return frames
+            yield np.ascontiguousarray(big[step : step + height, step : step + width]), seed
+
+
+def shot_frames(
+    shots: Sequence[Shot], size: tuple[int, int], fps: int, pan: bool = True
+) -> list[tuple[np.ndarray, int]]:
+    return list(iter_frames(shots, size, fps, pan))
 
 
 def write_video(
@@ -61,7 +64,7 @@ def write_video(
         if rotation:
             stream.set_display_rotation(rotation)
         sound = container.add_stream("aac", rate=16000) if audio else None
-        for index, (array, _) in enumerate(shot_frames(shots, size, fps, pan)):
+        for index, (array, _) in enumerate(iter_frames(shots, size, fps, pan)):
             frame = av.VideoFrame.from_ndarray(array, format="rgb24")
             frame.pts = index
             frame.time_base = Fraction(1, fps)

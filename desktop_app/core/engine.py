@@ -372,7 +372,9 @@ class Engine:
             raise NotIndexedError(f"{target} is not in the library.")
         return record
 
-    def thumbnail(self, target: int | str, size: int = 256, at: float | None = None) -> Path | None:
+    def thumbnail(
+        self, target: int | str | os.PathLike[str], size: int = 256, at: float | None = None
+    ) -> Path | None:
         """A cached JPEG thumbnail of an indexed picture, or of a video's frame at ``at``
         seconds (default: its first); None for documents."""
         record = self.file(target)
@@ -389,7 +391,7 @@ class Engine:
         except OSError as err:
             raise storage_error(err, self.home) or err from None
 
-    def moments(self, target: int | str) -> list[Span]:
+    def moments(self, target: int | str | os.PathLike[str]) -> list[Span]:
         """The moments of an indexed video that were embedded (its kept frames), in order."""
         record = self.file(target)
         vset = self.library.searchable_set(CLIP)
