@@ -115,14 +115,14 @@ def _videos(put: Callable[[str, bytes, str], None], scratch: Path) -> None:
     halves = (
         clip("a.ts", [(6, 1)]) + write_video(made / "b.ts", [(7, 1)], size=(64, 48)).read_bytes()
     )
-    put("video-resolution-change.ts", halves, "indexed")
+    put("video-resolution-change.mts", halves, "indexed")
     put("video-long-1h.mp4", clip("long.mp4", [(8, 3600)], fps=1, pan=False), "indexed")
     for ext, data in (("mp4", mp4), ("webm", webm)):
         put(f"video-truncated-half.{ext}", data[: len(data) // 2], "either")
         put(f"video-truncated-header.{ext}", data[:24], "failed")
         put(f"video-corrupted.{ext}", _corrupt(data, 7), "either")
         put(f"video-empty.{ext}", b"", "failed")
-    put("video-corrupt-packets.ts", _corrupt(halves, 3), "either")
+    put("video-corrupt-packets.mts", _corrupt(halves, 3), "either")
     put("video-audio-only.mp4", write_audio_only(made / "au.mp4").read_bytes(), "failed")
     put("video-huge-header.avi", y4m_header_only(20000, 20000), "failed")
     put("video-huge-under-ffmpeg-limit.mkv", y4m_header_only(12000, 12000), "failed")

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of videos (hypothesis): MP4, WebM and MPEG-TS clips with bytes
+"""Property-based fuzzing of videos (hypothesis): MP4, WebM and MPEG-TS (.mts) clips with bytes
 overwritten, inserted, deleted or cut short are sampled without a crash or a hang (frames, or a
 clear :class:`DecodeError`), and a batch of them through the index pipeline fails file by file
 while an intact video stays searchable at its moment."""
@@ -36,7 +36,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return {
         "mp4": write_video(folder / "s.mp4", shots, size=SIZE).read_bytes(),
         "webm": write_video(folder / "s.webm", shots, size=SIZE, codec="libvpx-vp9").read_bytes(),
-        "ts": write_video(folder / "s.ts", shots, size=SIZE).read_bytes(),
+        "mts": write_video(folder / "s.ts", shots, size=SIZE).read_bytes(),
     }
 
 
@@ -46,7 +46,7 @@ Mutation = tuple[str, list[tuple[str, int, int, bytes]]]
 @st.composite
 def mutations(draw: st.DrawFn) -> Mutation:
     """A seed's extension and a few edits (action, place as a fraction, length, bytes)."""
-    ext = draw(st.sampled_from(["mp4", "webm", "ts"]))
+    ext = draw(st.sampled_from(["mp4", "webm", "mts"]))
     edits = [
         (
             draw(st.sampled_from(["flip", "insert", "delete", "truncate", "header"])),

@@ -26,7 +26,7 @@ VIDEO_TYPES: Mapping[str, Sequence[str]] = {
     "webm": (".webm",),
     "avi": (".avi",),
     "3gp": (".3gp", ".3g2"),
-    "mpeg": (".mpg", ".mpeg", ".ts", ".mts", ".m2ts"),
+    "mpeg": (".mpg", ".mpeg", ".mts", ".m2ts"),  # not .ts: TypeScript sources share it
     "wmv": (".wmv",),
 }
 VIDEO_EXTENSIONS = frozenset(ext for exts in VIDEO_TYPES.values() for ext in exts)
@@ -85,12 +85,16 @@ class VideoExtractor:
     def extract(self, source: Source, models: UnitModels) -> Extracted:
         from desktop_app.core.kinds import video_frames
 
-        if not models.wants(CLIP):
-            info = video_frames.probe(source.path)
-            return Extracted(_meta(info, {}), [])
-        prepare, short_side = models.picture_input(CLIP)
-        sampled = video_frames.sample(source.path, short_side or 224)
-        return Extracted(_meta(sampled.info, describe(sampled)), frame_units(sampled, prepare))
+        units: list[Unit] = []
+        if models.wants(CLIP):
+            prepare, short_side = models.picture_input(CLIP)
+            sampled = video_frames.sample(source.path, short_side or 224)
+            info, details = sampled.info, describe(sampled)
+            units += frame_units(sampled, prepare)
+        else:  # another pass (the soundtrack's): the header is enough for the metadata
+            info, details = video_frames.probe(source.path), {}
+        # A soundtrack pass adds its units here (spaces and passes above name it).
+        return Extracted(_meta(info, details), units)
 
 
 def _meta(info: "video_frames.VideoInfo", details: dict[str, object]) -> dict[str, object]:
