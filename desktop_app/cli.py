@@ -23,6 +23,7 @@ from desktop_app.cli_search import (
     add_result_options,
     filters_from,
     out,
+    parse_moment,
     print_hits,
     query_from,
 )
@@ -84,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
 
     similar = sub.add_parser("similar", help="more like an indexed file")
     similar.add_argument("path", metavar="PATH")
+    similar.add_argument(
+        "--at", metavar="MM:SS", help="a video's moment: more like that frame (e.g. 03:41)"
+    )
     add_result_options(similar)
     add_filter_options(similar)
 
@@ -392,7 +396,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             sys.stdout.flush()
             engine.prepare_text_queries()  # after the first torch-path query: next ones skip it
         elif args.command == "similar":
-            print_hits(engine.similar(args.path, args.k, filters=filters_from(args)), args)
+            at = parse_moment(args.at) if args.at else None
+            print_hits(engine.similar(args.path, args.k, filters=filters_from(args), at=at), args)
         elif args.command == "duplicates":
             _duplicates(engine, args.threshold, args.folders, args.json)
         elif args.command == "status":

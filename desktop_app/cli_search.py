@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from desktop_app.core.errors import KnownError
+from desktop_app.core.kinds.base import clock
 from desktop_app.core.paths import display
 
 CLOSEST = 3  # weak matches shown when none passes the cut-off
@@ -53,11 +54,32 @@ def print_hits(hits: Sequence[Any], args: argparse.Namespace) -> None:
         out("No good matches. The closest:")
         out("-" * 40)
     for hit in good or closest:
-        where = f"  ({hit.span.describe()})" if hit.span else ""
-        out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{where}")
+        out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{_place(hit)}")
         if hit.span is not None and hit.span.unit == "second" and hit.snippet:
             words = " ".join(hit.snippet.split())  # what was said there
             out(f"{'':21}“{words[:117] + '…' if len(words) > 120 else words}”")
+
+
+def _place(hit: Any) -> str:
+    """Where in the file: "  (lines 3-7)", or a video's or recording's stretch " @ 03:41-03:52"."""
+    span = hit.span
+    if span is None:
+        return ""
+    if span.unit == "second":
+        start, end = clock(span.start), clock(span.end)
+        return f" @ {start}" + (f"-{end}" if end != start else "")
+    return f"  ({span.describe()})"
+
+
+def parse_moment(text: str) -> float:
+    """A moment as people write it: "221", "03:41", "1:02:03" -> seconds."""
+    try:
+        seconds = 0.0
+        for part in text.strip().split(":"):
+            seconds = seconds * 60 + float(part)
+    except ValueError:
+        raise UsageError(f"--at {text}: write seconds or MM:SS, e.g. 03:41") from None
+    return seconds
 
 
 def add_result_options(parser: argparse.ArgumentParser) -> None:

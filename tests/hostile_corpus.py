@@ -10,10 +10,13 @@ import io
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from imagegen import scene
 from PIL import Image
+from videogen import write_audio_only, write_vfr_video, write_video, y4m_header_only
 
 GOOD = 12
 _EXIF_APP1 = b"\xff\xe1"
@@ -95,6 +98,40 @@ def _exif_loop() -> bytes:
     return b"II*\x00" + struct.pack("<I", 8) + ifd
 
 
+def _videos(put: Callable[[str, bytes, str], None], scratch: Path) -> None:
+    """Videos: good ones of every shape, and damaged, empty, fake, huge and very long ones."""
+    made = scratch / ".made"
+    made.mkdir()
+
+    def clip(name: str, shots: list[tuple[int, float]], **args: Any) -> bytes:
+        return write_video(made / name, shots, size=(96, 64), **args).read_bytes()
+
+    mp4 = clip("a.mp4", [(1, 2), (2, 2)])
+    webm = clip("a.webm", [(3, 2)], codec="libvpx-vp9")
+    put("video-good.mp4", mp4, "indexed")
+    put("video-portrait.mov", clip("p.mov", [(4, 2)], rotation=270), "indexed")
+    put("video-good.webm", webm, "indexed")
+    put("video-vfr.mp4", write_vfr_video(made / "vfr.mp4", [(5, 2)]).read_bytes(), "indexed")
+    halves = (
+        clip("a.ts", [(6, 1)]) + write_video(made / "b.ts", [(7, 1)], size=(64, 48)).read_bytes()
+    )
+    put("video-resolution-change.mts", halves, "indexed")
+    put("video-long-1h.mp4", clip("long.mp4", [(8, 3600)], fps=1, pan=False), "indexed")
+    for ext, data in (("mp4", mp4), ("webm", webm)):
+        put(f"video-truncated-half.{ext}", data[: len(data) // 2], "either")
+        put(f"video-truncated-header.{ext}", data[:24], "failed")
+        put(f"video-corrupted.{ext}", _corrupt(data, 7), "either")
+        put(f"video-empty.{ext}", b"", "failed")
+    put("video-corrupt-packets.mts", _corrupt(halves, 3), "either")
+    put("video-audio-only.mp4", write_audio_only(made / "au.mp4").read_bytes(), "failed")
+    put("video-huge-header.avi", y4m_header_only(20000, 20000), "failed")
+    put("video-huge-under-ffmpeg-limit.mkv", y4m_header_only(12000, 12000), "failed")
+    put("video-text.mp4", b"not a video, just words\n" * 10, "failed")
+    for leftover in made.iterdir():
+        leftover.unlink()
+    made.rmdir()
+
+
 def build(folder: Path) -> dict[str, str]:
     """Write the corpus into ``folder``; returns {path: expected outcome}."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -141,6 +178,8 @@ def build(folder: Path) -> dict[str, str]:
     put(b"invalid-utf8-\xff\xfe.jpg", originals["jpg"], "indexed")
     put("new\nline.jpg", originals["jpg"], "indexed")
     put("tab\tand 'quotes\" .jpg", originals["jpg"], "indexed")
+
+    _videos(put, folder)
 
     deep = folder
     while len(os.fsencode(deep)) < 3700:

@@ -33,8 +33,8 @@ pytestmark = pytest.mark.usefixtures("qt_pools_idle")
 
 VIDEO = Hit(
     file_id=2_000_000,  # in no library
-    path="/nowhere/holiday.mp4",
-    kind="video",  # not a kind this GUI knows
+    path="/nowhere/holiday.glb",
+    kind="model3d",  # not a kind this GUI knows (a 3D model)
     score=0.3,
     relevance=0.5,
     rank=1,
@@ -69,8 +69,9 @@ def test_every_kind_draws_its_card_in_the_grid_and_the_preview(
     search_for(qtbot, window, "a walk by the lake")
     model, preview = window.results_model, window.preview
     hits = model.hits()
-    # The library holds every known kind but recordings (tests/test_speech_gui.py).
-    assert {hit.kind for hit in hits} == set(CARDS) - {"audio"}
+    # The library holds every known kind but videos and recordings (tests/test_video_gui.py and
+    # tests/test_speech_gui.py draw those).
+    assert {hit.kind for hit in hits} == set(CARDS) - {"video", "audio"}
     empty = placeholder(window.results_view.zoom()).toImage()
     for row, hit in enumerate(hits):
         card = card_for(hit)
@@ -97,7 +98,7 @@ def test_every_kind_draws_its_card_in_the_grid_and_the_preview(
 
 
 def test_an_unknown_kind_gets_a_plain_file_card(qtbot: QtBot, window: MainWindow) -> None:
-    """A hit of a kind the GUI does not know (a video, before videos have a card) shows as a
+    """A hit of a kind the GUI does not know (a 3D model, say) shows as a
     file card with its name and type; nothing is decoded for it and nothing breaks."""
     window.searcher.results.emit([VIDEO])
     model, view, preview = window.results_model, window.results_view, window.preview
@@ -107,12 +108,12 @@ def test_an_unknown_kind_gets_a_plain_file_card(qtbot: QtBot, window: MainWindow
     assert drawn != placeholder(view.zoom(), failed=True).toImage()
     document = replace(VIDEO, kind="document", snippet="Some text")
     assert card_for(VIDEO).tile(64).toImage() != card_for(document).tile(64).toImage()
-    assert model.index(0).data(Qt.ItemDataRole.ToolTipRole).startswith("/nowhere/holiday.mp4\n")
+    assert model.index(0).data(Qt.ItemDataRole.ToolTipRole).startswith("/nowhere/holiday.glb\n")
 
     click(qtbot, window, 0)
     assert preview.hit() == VIDEO
     assert preview.picture.text() == "No preview for this kind of file"
-    assert preview.fields["Name"].text() == "holiday.mp4"
+    assert preview.fields["Name"].text() == "holiday.glb"
     assert preview.fields["Size"].text() and preview.form.isRowVisible(preview.fields["Size"])
     assert not preview.form.isRowVisible(preview.fields["Lines"])
     settle_pools(window)
@@ -121,7 +122,7 @@ def test_an_unknown_kind_gets_a_plain_file_card(qtbot: QtBot, window: MainWindow
 
 
 class _VideoCard(Card):
-    """A stand-in for the video card to come: a row of its own."""
+    """A stand-in for a new kind's card: a row of its own."""
 
     DETAILS = ("At",)
 
@@ -133,7 +134,7 @@ def test_a_new_kind_is_one_class_and_one_entry(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Registering a card draws its kind with it, its own preview rows included."""
-    monkeypatch.setitem(cards.CARDS, "video", _VideoCard)
+    monkeypatch.setitem(cards.CARDS, "model3d", _VideoCard)
     parent = QWidget()
     qtbot.addWidget(parent)
     preview = PreviewPane(lambda _file_id, _size: None, parent)
@@ -169,7 +170,7 @@ def test_open_and_show_in_folder_say_so_when_the_desktop_cannot(
     qtbot.mouseClick(preview.open_button, Qt.MouseButton.LeftButton)
     assert opened == [VIDEO.path]
     assert preview.notice.isVisible()
-    assert preview.notice.text().startswith("Could not open holiday.mp4: no application")
+    assert preview.notice.text().startswith("Could not open holiday.glb: no application")
     (copy,) = [b for b in preview.notice.findChildren(QPushButton) if b.text() == "Copy path"]
     qtbot.mouseClick(copy, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == VIDEO.path
@@ -177,7 +178,7 @@ def test_open_and_show_in_folder_say_so_when_the_desktop_cannot(
 
     qtbot.mouseClick(preview.reveal_button, Qt.MouseButton.LeftButton)
     assert opened[-1] == "/nowhere"
-    assert preview.notice.text().startswith("Could not show the folder of holiday.mp4")
+    assert preview.notice.text().startswith("Could not show the folder of holiday.glb")
     preview.show_hit(None)  # the message was about the hit no longer shown
     assert not preview.notice.isVisible()
 
@@ -194,7 +195,7 @@ def test_a_long_file_name_is_elided_so_the_match_line_stays_in_the_tile(
 ) -> None:
     """A 120-character name is cut in its middle (the extension stays) to the tile's width,
     at every zoom, so the tile still shows how well it matched."""
-    name = "holiday-" + "x" * 108 + ".mp4"
+    name = "holiday-" + "x" * 108 + ".glb"
     assert len(name) == 120
     window.searcher.results.emit([replace(VIDEO, path=f"/nowhere/{name}")])
     model, view = window.results_model, window.results_view
@@ -203,7 +204,7 @@ def test_a_long_file_name_is_elided_so_the_match_line_stays_in_the_tile(
         view.set_zoom(zoom)
         QApplication.processEvents()
         shown, match = index.data(Qt.ItemDataRole.DisplayRole).split("\n")
-        assert shown.startswith("holiday") and shown.endswith(".mp4") and "…" in shown
+        assert shown.startswith("holiday") and shown.endswith(".glb") and "…" in shown
         assert match == "50% match"
         assert view.fontMetrics().horizontalAdvance(shown) <= view.gridSize().width()
         assert view.visualRect(index).height() <= view.gridSize().height()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from imagegen import save_scene
 from tiny_model import ARCH
+from videogen import write_video
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
@@ -37,6 +38,9 @@ def _library_folder(folder: Path) -> Path:
     (folder / "readonly.jpg").chmod(0o444)
     (folder / "link.jpg").symlink_to(folder / "p1.jpg")
     (folder / "loop").symlink_to(folder, target_is_directory=True)
+    write_video(folder / "clip.mp4", [(1530, 1), (1531, 1)], size=(80, 48), rotation=90)
+    (folder / "readonly.mov").write_bytes((folder / "clip.mp4").read_bytes()[:-10])
+    (folder / "readonly.mov").chmod(0o444)
     return folder
 
 
@@ -122,6 +126,11 @@ def test_files_under_the_roots_are_never_written(
     engine.add_root(other)
     list(engine.index())
     assert engine.status().counts["image"] == {"indexed": 9, "failed": 1}
+    assert sum(engine.status().counts["video"].values()) == 2
+    video = engine.file(folder / "clip.mp4")
+    assert video.status == "indexed"
+    assert engine.thumbnail(video.id, 64, at=1.0) and engine.moments(video.id)
+    assert engine.similar(video.id, k=3, at=1.0)
     photo = folder / "p2.jpg"
     assert engine.search("a lake", k=5)
     assert engine.search_image(photo, k=3)[0].path in {str(photo)}

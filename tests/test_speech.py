@@ -13,7 +13,7 @@ from desktop_app.core.encoders.speech import WhisperTranscriber
 from desktop_app.core.encoders.text import SentenceTransformerEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.indexing.indexer import SpaceModels
-from desktop_app.core.kinds.base import TEXT
+from desktop_app.core.kinds.base import CLIP, TEXT
 from desktop_app.core.kinds.speech import speech_units
 from desktop_app.core.progress import Progress
 
@@ -149,3 +149,49 @@ def test_a_videos_aac_soundtrack_gives_timed_text_units(
     assert len(storm) == 1 and storm[0].span is not None
     assert storm[0].span.unit == "second" and abs(storm[0].span.start - 8.98) <= 2.0
     assert all(u.space == TEXT for u in extracted.units)
+
+
+def test_a_videos_soundtrack_is_transcribed_after_its_frames_and_found_at_its_moment(
+    tmp_path: Path,
+    tiny_clip: OpenClipEncoder,
+    minilm: SentenceTransformerEncoder,
+    whisper: WhisperTranscriber,
+) -> None:
+    """Frames first (quick pass), then the soundtrack (later pass): a words query finds the
+    moment something is said in a video; a speech model change re-transcribes it and keeps
+    its frames."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    write_video_with_speech(folder / "town meeting.mp4", decode(FIXTURES / "talk.ogg"))
+    with Engine(
+        tmp_path / "home",
+        clip_loader=lambda: tiny_clip,
+        text_loader=lambda: minilm,
+        speech_loader=lambda: whisper,
+    ) as engine:
+        engine.add_root(folder)
+        phases = list(dict.fromkeys(p.phase for p in engine.index()))
+        assert phases == ["scanning", "videos", "videos' soundtracks", "done"]
+        record = engine.file(folder / "town meeting.mp4")
+        assert record.status == "indexed"
+        hit = engine.search("a power cut after bad weather", k=1, kinds=("video",))[0]
+        assert Path(hit.path).name == "town meeting.mp4"
+        assert hit.span is not None and hit.span.unit == "second"
+        truth = scripts()["talk.ogg"]["parts"][1]["start"]  # type: ignore[index]
+        assert abs(hit.span.start - truth) <= 2.0
+        assert "electricity" in (hit.snippet or "").lower()
+        store = engine.library.reader()
+        heard = store.speech_of(record.id)
+        assert heard is not None and heard["has_speech"]
+        frames_set = engine.library.searchable_set(CLIP)
+        assert frames_set is not None
+        frames = store.vectors_of_file(frames_set.id, record.id)
+        assert frames
+
+        freed = engine.library.store.forget_space(("audio", "video"), TEXT)
+        engine.library.drop_labels(freed)
+        assert engine.file(folder / "town meeting.mp4").status == "pending"
+        phases = list(dict.fromkeys(p.phase for p in engine.index()))
+        assert phases == ["scanning", "videos' soundtracks", "done"], "frames were kept"
+        assert len(store.vectors_of_file(frames_set.id, record.id)) == len(frames)
+        assert engine.search("a power cut after bad weather", k=1, kinds=("video",))

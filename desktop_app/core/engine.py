@@ -24,9 +24,10 @@ from desktop_app.core.indexing.indexer import run_index
 from desktop_app.core.indexing.sync import root_offline
 from desktop_app.core.indexing.watcher import FolderWatcher
 from desktop_app.core.kinds import registry
-from desktop_app.core.kinds.base import CLIP, DecodeError
+from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError, Span
 from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.kinds.speech import Transcriber
+from desktop_app.core.kinds.video import VideoExtractor
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.searching import terms as query_terms
 from desktop_app.core.searching.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
@@ -37,7 +38,7 @@ from desktop_app.core.searching.ranking import Hit
 from desktop_app.core.searching.runner import QueryRunner
 from desktop_app.core.searching.terms import Query
 from desktop_app.core.settings import Settings
-from desktop_app.core.thumbnails import thumbnail
+from desktop_app.core.thumbnails import thumbnail, video_thumbnail
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,8 @@ class Engine:
             return f"could not write the export: {err.strerror or err}"
 
     def set_speech_model(self, name: str) -> None:
-        """Choose the speech model; recordings are transcribed again at the next index run."""
+        """Choose the speech model; recordings and videos' soundtracks are transcribed again at
+        the next index run."""
         from desktop_app.core.encoders import speech_catalog
 
         speech_catalog.speech_model(self.catalog.models_dir, name)  # raises if unknown/missing
@@ -251,9 +253,8 @@ class Engine:
         self.settings.speech_model = name
         self.settings.save(self._settings_path)
         self.encoders.speech.forget()
-        store = self.library.store
-        audio = store.files_of_kind("audio")
-        freed = store.mark_changed([(r.id, r.size, r.mtime_ns, r.hash) for r in audio])
+        # Recordings and videos' soundtracks; videos keep their frames.
+        freed = self.library.store.forget_space(("audio", "video"), TEXT)
         self.library.drop_labels(freed)
 
     def import_speech_model(self, folder: Path) -> str:
@@ -367,11 +368,18 @@ class Engine:
         return self.query(Query((query_terms.image(image),)), k, filters=filters)
 
     def similar(
-        self, target: int | str | os.PathLike[str], k: int = 20, *, filters: Filters | None = None
+        self,
+        target: int | str | os.PathLike[str],
+        k: int = 20,
+        *,
+        filters: Filters | None = None,
+        at: float | None = None,
     ) -> list[Hit]:
-        """More like an indexed file, from its stored vector (no re-embedding); excludes it."""
+        """More like an indexed file, from its stored vector (no re-embedding); excludes it.
+        ``at``: a video's moment, so that frame is the query rather than the whole video."""
         record = self.file(target)
-        return self.query(Query((query_terms.indexed_file(record.id),)), k, filters=filters)
+        term = query_terms.indexed_file(record.id, at=at)
+        return self.query(Query((term,)), k, filters=filters)
 
     def query(
         self,
@@ -427,17 +435,32 @@ class Engine:
             raise NotIndexedError(f"{target} is not in the library.")
         return record
 
-    def thumbnail(self, target: int | str, size: int = 256) -> Path | None:
-        """A cached JPEG thumbnail of an indexed picture; None for documents."""
+    def thumbnail(
+        self, target: int | str | os.PathLike[str], size: int = 256, at: float | None = None
+    ) -> Path | None:
+        """A cached JPEG thumbnail of an indexed picture, or of a video's frame at ``at``
+        seconds (default: its first); None for documents."""
         record = self.file(target)
-        if record.kind != ImageExtractor.name or not record.hash:
+        if record.kind not in (ImageExtractor.name, VideoExtractor.name) or not record.hash:
             return None
         try:
+            if record.kind == VideoExtractor.name:
+                return video_thumbnail(
+                    self.library.thumbnail_dir, record.path, record.hash, size, at or 0.0
+                )
             return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)
         except DecodeError as err:
             raise KnownError(f"No thumbnail for {paths.display(record.path)}: {err}.") from None
         except OSError as err:
             raise storage_error(err, self.home) or err from None
+
+    def moments(self, target: int | str | os.PathLike[str]) -> list[Span]:
+        """The moments of an indexed video that were embedded (its kept frames), in order."""
+        record = self.file(target)
+        vset = self.library.searchable_set(CLIP)
+        if vset is None:
+            return []
+        return self.library.reader().spans_of_file(vset.id, record.id)
 
     def cameras(self) -> list[str]:
         """The cameras named in the library's pictures, for a camera filter to offer."""

@@ -8,14 +8,17 @@ thumbnail or none. JPEG sources decode in draft mode (DCT scaling), several time
 import os
 from pathlib import Path
 
+from PIL import Image
+
 from desktop_app.core.kinds.base import DecodeError
 from desktop_app.core.kinds.image import decode_image
 
 THUMBNAIL_QUALITY = 85
 
 
-def thumbnail_path(cache_dir: Path, content_hash: str, size: int) -> Path:
-    return cache_dir / content_hash[:2] / f"{content_hash}-{size}.jpg"
+def thumbnail_path(cache_dir: Path, content_hash: str, size: int, at: float | None = None) -> Path:
+    moment = "" if at is None else f"-at{round(at * 1000)}"
+    return cache_dir / content_hash[:2] / f"{content_hash}-{size}{moment}.jpg"
 
 
 def thumbnail(cache_dir: Path, source: str, content_hash: str, size: int) -> Path:
@@ -32,6 +35,21 @@ def thumbnail(cache_dir: Path, source: str, content_hash: str, size: int) -> Pat
     except OSError as err:
         raise DecodeError(f"cannot read ({err.strerror or err})") from None
     image, _ = decode_image(data, draft_size=size)
+    return _save(image, target, size)
+
+
+def video_thumbnail(cache_dir: Path, source: str, content_hash: str, size: int, at: float) -> Path:
+    """The cached thumbnail of a video's frame at ``at`` seconds, upright, made now if missing
+    (a seek and a short decode; the file is streamed, never read whole)."""
+    from desktop_app.core.kinds import video_frames  # PyAV: loaded when a video needs it
+
+    target = thumbnail_path(cache_dir, content_hash, size, at)
+    if target.exists():
+        return target
+    return _save(video_frames.frame_at(source, at, size), target, size)
+
+
+def _save(image: Image.Image, target: Path, size: int) -> Path:
     image.thumbnail((size, size))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

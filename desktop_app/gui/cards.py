@@ -11,17 +11,20 @@ picture draws nothing itself: it says so, and the thumbnail cache and the previe
 picture in the background, as QImage, off the UI thread.
 """
 
+import json
 import re
 from pathlib import Path
 from typing import ClassVar
 
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QPointF, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap, QPolygonF
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.core.kinds.audio import AudioExtractor
+from desktop_app.core.kinds.base import clock
 from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
+from desktop_app.core.kinds.video import VideoExtractor
 from desktop_app.core.searching.ranking import Hit
 
 
@@ -55,6 +58,20 @@ class Card:
         """The values of this kind's preview rows (named in ``DETAILS``); an empty one is
         hidden."""
         return {}
+
+    def moment(self) -> float | None:
+        """The moment whose frame is the hit's picture (a video's matched frame), else None."""
+        return None
+
+    def plays_from(self) -> float | None:
+        """Where the preview's player starts (a video's or a recording's matching moment);
+        None: the file is not played in the app."""
+        return self.moment()
+
+    def decorate(self, picture: QPixmap) -> QPixmap:
+        """The fetched picture as the grid shows it (a video's gets a play badge and its
+        time); drawn on the UI thread when the picture arrives."""
+        return picture
 
 
 class ImageCard(Card):
@@ -118,21 +135,19 @@ class AudioCard(Card):
         span = self.hit.span
         if span is None or span.unit != "second":
             return {}
-        return {"Said at": f"{_clock(span.start)}–{_clock(span.end)}"}
+        return {"Said at": f"{clock(span.start)}–{clock(span.end)}"}
+
+    def plays_from(self) -> float | None:
+        """Where the matching words start."""
+        span = self.hit.span
+        return span.start if span is not None and span.unit == "second" else None
 
     def _moment(self) -> str:
-        span = self.hit.span
-        return _clock(span.start) if span is not None and span.unit == "second" else ""
+        start = self.plays_from()
+        return clock(start) if start is not None else ""
 
     def _words(self) -> str:
         return " ".join((self.hit.snippet or "No words were heard in it").split())
-
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    clock = f"{rest // 60:02d}:{rest % 60:02d}"
-    return f"{hours}:{clock}" if hours else clock
 
 
 def time_badge(pixmap: QPixmap, text: str) -> None:
@@ -157,6 +172,101 @@ def time_badge(pixmap: QPixmap, text: str) -> None:
     painter.end()
 
 
+class VideoCard(Card):
+    """A video: the matched frame as its tile, with a play badge and the moment; the preview
+    shows that frame, the video's filmstrip, and plays from the moment."""
+
+    DETAILS = ("Moment", "Length", "Video", "Skipped")
+
+    def tile(self, size: int) -> QPixmap | None:
+        return None
+
+    def preview_text(self) -> str | None:
+        return None
+
+    def moment(self) -> float | None:
+        hit = self.hit
+        if hit.moment is not None:
+            return hit.moment
+        return hit.span.start if hit.span and hit.span.unit == "second" else 0.0
+
+    def place(self) -> str:
+        span = self.hit.span
+        if span is None or span.unit != "second":
+            return ""
+        start, end = clock(span.start), clock(span.end)
+        return f"@ {start}" + (f"–{end}" if end != start else "")
+
+    def details(self) -> dict[str, str]:
+        media = self._media()
+        codec = str(media.get("codec") or "").upper()
+        fps = media.get("fps")
+        frames = media.get("frames")
+        facts = [
+            codec,
+            f"{float(fps):.3g} fps" if isinstance(fps, int | float) else "",
+            f"{frames} frame{'s' if frames != 1 else ''} searchable" if frames else "",
+            "with sound" if media.get("sound") else "",
+        ]
+        skipped = media.get("skipped") or []
+        return {
+            "Moment": self.place().removeprefix("@ "),
+            "Length": clock(self.hit.duration) if self.hit.duration else "",
+            "Video": " · ".join(f for f in facts if f),
+            "Skipped": "; ".join(str(s) for s in skipped) if isinstance(skipped, list) else "",
+        }
+
+    def _media(self) -> dict[str, object]:
+        try:
+            media = json.loads(self.hit.media or "{}")
+        except ValueError:
+            return {}
+        return media if isinstance(media, dict) else {}
+
+    def decorate(self, picture: QPixmap) -> QPixmap:
+        moment = self.moment()
+        return play_badge(picture, clock(moment) if moment is not None else "")
+
+
+def play_badge(picture: QPixmap, time_text: str) -> QPixmap:
+    """A copy of ``picture`` with a round play badge in its lower left corner and ``time_text``
+    in a dark pill in its lower right one (legible on any frame)."""
+    out = QPixmap(picture)
+    painter = QPainter(out)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    side = min(out.width(), out.height())
+    badge = max(14, side // 5)
+    margin = max(3, side // 28)
+    top = out.height() - badge - margin
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(0, 0, 0, 150))
+    painter.drawEllipse(QRect(margin, top, badge, badge))
+    painter.setBrush(QColor(255, 255, 255, 235))
+    third = badge / 3
+    painter.drawPolygon(
+        QPolygonF(
+            [
+                QPointF(margin + third * 1.15, top + third * 0.8),
+                QPointF(margin + third * 1.15, top + badge - third * 0.8),
+                QPointF(margin + badge - third * 0.75, top + badge / 2),
+            ]
+        )
+    )
+    if time_text:
+        font = QFont(painter.font())
+        font.setBold(True)
+        font.setPixelSize(max(9, badge * 3 // 5))
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(time_text) + badge // 2
+        pill = QRect(out.width() - width - margin, top + badge // 8, width, badge * 3 // 4)
+        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, time_text)
+    painter.end()
+    return out
+
+
 MARKDOWN = frozenset(DocumentExtractor.file_types["markdown"])
 _HEADING = re.compile(r"(?:^|(?<=\s))#{1,6}(?:[ \t]+|$)", re.MULTILINE)  # snippets are one line
 _STARS = re.compile(r"(\*{1,3})(?=\S)(.+?)(?<=\S)\1")
@@ -175,6 +285,9 @@ CARDS: dict[str, type[Card]] = {
     ImageExtractor.name: ImageCard,
     DocumentExtractor.name: DocumentCard,
     AudioExtractor.name: AudioCard,
+
+
+    VideoExtractor.name: VideoCard,
 }
 
 

@@ -26,7 +26,14 @@ KIND_CHOICES = (
     ("All", registry.names()),
     *((kind.label.capitalize(), (kind.name,)) for kind in registry.kinds()),
 )
-_TYPE_LABELS = {"jpeg": "JPEG", "webp": "WebP", "text": "Text", "markdown": "Markdown"}
+_TYPE_LABELS = {
+    "jpeg": "JPEG",
+    "webp": "WebP",
+    "text": "Text",
+    "markdown": "Markdown",
+    "webm": "WebM",
+    "mpeg": "MPEG",
+}
 TYPE_CHOICES = (
     ("Any type", None),
     *((_TYPE_LABELS.get(name, name.upper()), name) for name in registry.file_types()),

@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.kinds.base import Span
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.cards import card_for, detail_rows
 from desktop_app.gui.tasks import run_async
+from desktop_app.gui.video_preview import VideoPanel
 from desktop_app.gui.widgets import Banner
 from desktop_app.humanize import human_bytes
 
@@ -73,10 +75,13 @@ class PreviewPane(QWidget):
     more_like_this = Signal(object)
 
     def __init__(
-        self, load: Callable[[int, int], Path | None], parent: QWidget | None = None
+        self,
+        load: Callable[..., Path | None],
+        parent: QWidget | None = None,
+        moments: Callable[[int], list[Span]] | None = None,
     ) -> None:
         super().__init__(parent)
-        self._load = load
+        self._load = load  # (file id, size[, a video's moment]) -> a thumbnail file
         self._hit: Hit | None = None
         self._image: QImage | None = None
         layout = QVBoxLayout(self)
@@ -86,6 +91,11 @@ class PreviewPane(QWidget):
         self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.picture.setWordWrap(True)
         layout.addWidget(self.picture, 1)
+        # A video's filmstrip and player (see video_preview), with the engine's moments.
+        self.video = VideoPanel(load, moments or (lambda _file_id: []), self)
+        self.video.started.connect(self.picture.hide)
+        self.video.hide()
+        layout.addWidget(self.video, 1)
         form = self.form = QFormLayout()
         self.fields: dict[str, QLabel] = {}
         for name in (*COMMON_ROWS, *detail_rows()):
@@ -137,6 +147,10 @@ class PreviewPane(QWidget):
         self._hit = hit
         self._image = None
         self.notice.hide()  # a message about the hit shown before
+        moment = card_for(hit).plays_from() if hit is not None else None
+        self.video.show_hit(hit if moment is not None else None, moment)
+        self.video.setVisible(moment is not None)
+        self.picture.show()
         for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
             button.setEnabled(hit is not None)
         if hit is None:
@@ -172,13 +186,16 @@ class PreviewPane(QWidget):
         self.picture.setText("Loading…")
         file_id = hit.file_id
         run_async(
-            lambda: self._decode(file_id),
+            lambda: self._decode(file_id, moment),
             lambda image: self._arrived(file_id, image),
             lambda msg: self._failed(file_id, msg),
         )
 
-    def _decode(self, file_id: int) -> QImage | None:
-        path = self._load(file_id, PREVIEW_SIZE)
+    def _decode(self, file_id: int, moment: float | None = None) -> QImage | None:
+        if moment is None:
+            path = self._load(file_id, PREVIEW_SIZE)
+        else:
+            path = self._load(file_id, PREVIEW_SIZE, moment)
         return QImage(str(path)) if path else None
 
     def _arrived(self, file_id: int, image: QImage | None) -> None:

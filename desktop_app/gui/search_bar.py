@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.kinds.base import clock
 from desktop_app.core.searching import terms as query
 from desktop_app.core.searching.filters import Filters
 from desktop_app.core.searching.ranking import Hit
+from desktop_app.gui.cards import card_for
 from desktop_app.gui.filter_bar import FilterBar
 from desktop_app.gui.term_chips import TermChips
 
@@ -115,7 +117,10 @@ class SearchBar(QWidget):
         self._timer.stop()
         self.edit.clear()
         self.chips.clear()
-        self.chips.add(query.indexed_file(hit.file_id), f"Like {os.path.basename(hit.path)}", image)
+        # A video's matched frame, not the whole video (its moment, when it has one).
+        moment = card_for(hit).moment()
+        name = os.path.basename(hit.path) + (f" @ {clock(moment)}" if moment is not None else "")
+        self.chips.add(query.indexed_file(hit.file_id, at=moment), f"Like {name}", image)
 
     def keep_words(self) -> None:
         """Turn the words in the field into a chip, so that more words can be added."""

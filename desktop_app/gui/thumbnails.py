@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.core.searching.ranking import Hit
-from desktop_app.gui.cards import card_for
+from desktop_app.gui.cards import Card, card_for
 from desktop_app.gui.tasks import run_async
 
 THUMBNAIL_SIZE = 256
@@ -27,12 +27,12 @@ class ThumbnailCache(QObject):
 
     ready = Signal(int)
 
-    def __init__(
-        self, load: Callable[[int, int], Path | None], parent: QObject | None = None
-    ) -> None:
+    def __init__(self, load: Callable[..., Path | None], parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._load = load
+        self._load = load  # (file id, size[, moment]) -> the thumbnail's file
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._moments: dict[int, float] = {}  # a video's frame shown, per file
+        self._cards: dict[int, Card] = {}  # how an arriving picture is decorated
         self._in_flight: set[int] = set()
         self._failed: set[int] = set()
         self.pool = QThreadPool(self)
@@ -41,10 +41,18 @@ class ThumbnailCache(QObject):
     def get(self, hit: Hit) -> QPixmap | None:
         """The hit's tile: the one its card draws, or the indexed picture if it is in memory
         (otherwise None, and it is requested)."""
+        card = card_for(hit)
         if hit.file_id not in self._pixmaps:
-            drawn = card_for(hit).tile(THUMBNAIL_SIZE)
+            drawn = card.tile(THUMBNAIL_SIZE)
             if drawn is not None:
                 return self._remember(hit.file_id, drawn)
+        moment = card.moment()
+        if moment is not None and self._moments.get(hit.file_id) != moment:
+            # Another moment of the same video matched: its frame, not the one shown before.
+            self._pixmaps.pop(hit.file_id, None)
+            self._failed.discard(hit.file_id)
+            self._moments[hit.file_id] = moment
+        self._cards[hit.file_id] = card
         return self.picture(hit.file_id)
 
     def picture(self, file_id: int) -> QPixmap | None:
@@ -65,7 +73,11 @@ class ThumbnailCache(QObject):
         return None
 
     def _decode(self, file_id: int) -> QImage | None:
-        path = self._load(file_id, THUMBNAIL_SIZE)
+        moment = self._moments.get(file_id)
+        if moment is None:
+            path = self._load(file_id, THUMBNAIL_SIZE)
+        else:
+            path = self._load(file_id, THUMBNAIL_SIZE, moment)
         if path is None:
             return None
         image = QImage(str(path))
@@ -76,13 +88,17 @@ class ThumbnailCache(QObject):
         if image is None:
             self._failed.add(file_id)
         else:
-            self._remember(file_id, QPixmap.fromImage(image))
+            pixmap = QPixmap.fromImage(image)
+            card = self._cards.get(file_id)
+            self._remember(file_id, card.decorate(pixmap) if card else pixmap)
         self.ready.emit(file_id)
 
     def _remember(self, file_id: int, pixmap: QPixmap) -> QPixmap:
         self._pixmaps[file_id] = pixmap
         while len(self._pixmaps) > MAX_CACHED:
-            self._pixmaps.popitem(last=False)
+            dropped, _ = self._pixmaps.popitem(last=False)
+            self._cards.pop(dropped, None)
+            self._moments.pop(dropped, None)
         return pixmap
 
     def failed(self, file_id: int) -> bool:
@@ -91,6 +107,8 @@ class ThumbnailCache(QObject):
     def clear(self) -> None:
         self._pixmaps.clear()
         self._failed.clear()
+        self._cards.clear()
+        self._moments.clear()
 
 
 def placeholder(size: int, failed: bool = False) -> QPixmap:

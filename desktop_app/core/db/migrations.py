@@ -132,7 +132,20 @@ CREATE TABLE speech (
 );
 """
 
-MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP, _M003_UNITS, _M004_SPEECH_META]
+# Videos (and later recordings) have a length, and details a preview shows: frame rate, codec,
+# how many frames were kept and what was skipped (a long video's cap, damaged packets), as JSON.
+_M005_VIDEO_META = """
+ALTER TABLE files ADD COLUMN duration REAL;  -- seconds, for videos and recordings
+ALTER TABLE files ADD COLUMN media TEXT;     -- JSON: fps, codec, frames kept, what was skipped
+"""
+
+MIGRATIONS: list[str] = [
+    _M001_INITIAL,
+    _M002_LABEL_LOOKUP,
+    _M003_UNITS,
+    _M004_SPEECH_META,
+    _M005_VIDEO_META,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -34,6 +34,8 @@ class FileRecord:
     camera: str | None
     status: str
     error: str | None
+    duration: float | None = None  # seconds (videos, recordings)
+    media: str | None = None  # JSON details of a video or recording
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> "FileRecord":
@@ -51,6 +53,8 @@ class FileRecord:
             camera=row["camera"],
             status=row["status"],
             error=row["error"],
+            duration=row["duration"],
+            media=row["media"],
         )
 
 

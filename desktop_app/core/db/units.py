@@ -137,6 +137,37 @@ class UnitTables:
         conn.executemany("DELETE FROM speech WHERE file_id = ?", [(i,) for i in file_ids])
         return freed
 
+    def forget_space(self, kinds: Sequence[str], space: str) -> dict[int, list[int]]:
+        """Forget what files of ``kinds`` hold in ``space``'s sets (their transcripts, when the
+        speech model changes), keeping their other units; they become pending for that pass.
+        Returns the freed labels per set."""
+        sets = [vset.id for vset in self.vector_sets(space)]
+        marks = ",".join("?" * len(kinds))
+        freed: dict[int, list[int]] = {}
+        with self.transaction() as conn:
+            files = f"SELECT id FROM files WHERE kind IN ({marks})"
+            for set_id in sets:
+                rows = conn.execute(
+                    f"SELECT label FROM units WHERE set_id = ? AND file_id IN ({files})",
+                    (set_id, *kinds),
+                )
+                freed[set_id] = [row[0] for row in rows]
+                conn.execute(
+                    f"DELETE FROM units WHERE set_id = ? AND file_id IN ({files})",
+                    (set_id, *kinds),
+                )
+                conn.execute(
+                    f"DELETE FROM embedded WHERE set_id = ? AND file_id IN ({files})",
+                    (set_id, *kinds),
+                )
+            conn.execute(f"DELETE FROM speech WHERE file_id IN ({files})", tuple(kinds))
+            conn.execute(
+                f"UPDATE files SET status = 'pending' WHERE status = 'indexed'"
+                f" AND kind IN ({marks})",
+                tuple(kinds),
+            )
+        return freed
+
     # -- units -------------------------------------------------------------------------------
 
     def commit_units(
@@ -189,7 +220,8 @@ class UnitTables:
                     )
                 conn.execute(
                     "UPDATE files SET status = ?, error = NULL, hash = ?, width = ?,"
-                    " height = ?, taken_at = ?, camera = ?, updated_at = ? WHERE id = ?",
+                    " height = ?, taken_at = ?, camera = ?, duration = ?,"
+                    " media = COALESCE(?, media), updated_at = ? WHERE id = ?",
                     (
                         "indexed" if item.complete else "pending",
                         meta.get("hash"),
@@ -197,6 +229,8 @@ class UnitTables:
                         meta.get("height"),
                         meta.get("taken_at"),
                         meta.get("camera"),
+                        meta.get("duration"),
+                        meta.get("media"),
                         time.time(),
                         record.id,
                     ),
@@ -256,6 +290,25 @@ class UnitTables:
             (set_id, file_id),
         )
         return [_vector(r["vector"]).copy() for r in rows]
+
+    def spans_of_file(self, set_id: int, file_id: int) -> list[Span]:
+        """Where a file's units sit (a video's moments), in file order."""
+        rows = self.db.conn.execute(
+            "SELECT span_start, span_end, span_unit FROM units WHERE set_id = ? AND file_id = ?"
+            " AND span_unit IS NOT NULL ORDER BY span_start",
+            (set_id, file_id),
+        )
+        return [span for r in rows if (span := _span(r[0], r[1], r[2])) is not None]
+
+    def vector_at(self, set_id: int, file_id: int, seconds: float) -> np.ndarray | None:
+        """The vector of a file's unit that holds the moment ``seconds`` (the last one that
+        starts at or before it), e.g. a video's frame for *More like this*."""
+        row = self.db.conn.execute(
+            "SELECT vector FROM units WHERE set_id = ? AND file_id = ? AND span_unit = 'second'"
+            " ORDER BY (span_start > ? + 0.001), ABS(span_start - ?) LIMIT 1",
+            (set_id, file_id, seconds, seconds),
+        ).fetchone()
+        return _vector(row[0]).copy() if row else None
 
     def labels(self, set_id: int) -> set[int]:
         rows = self.db.conn.execute("SELECT label FROM units WHERE set_id = ?", (set_id,))

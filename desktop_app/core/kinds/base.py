@@ -39,13 +39,14 @@ class Span:
     def describe(self) -> str:
         """The place as a person reads it: "lines 3-7", "@ 01:23", "page 4"."""
         if self.unit == "second":
-            return f"@ {_clock(self.start)}"
+            return f"@ {clock(self.start)}"
         first, last = int(self.start), int(self.end)
         word = "line" if self.unit == "line" else "page"
         return f"{word} {first}" if first == last else f"{word}s {first}-{last}"
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """A moment as a person reads it: "01:23", "1:02:03"."""
     whole = int(seconds)
     hours, rest = divmod(whole, 3600)
     clock = f"{rest // 60:02d}:{rest % 60:02d}"

@@ -276,7 +276,7 @@ def speech_units(path: str, models: UnitModels) -> Extracted:
     checkpoint come from it. A file with no speech gives no units, and is no error.
 
     A kind with a soundtrack (videos) calls this in a later pass of its own, like recordings'
-    ``Pass("speech in videos", (TEXT,), later=True, verb="Transcribing", files_per_batch=1,
+    ``Pass("videos' soundtracks", (TEXT,), later=True, verb="Transcribing", files_per_batch=1,
     measure=media_seconds)``, when ``models.wants(TEXT)``, and merges the result into its own
     metadata and units."""
     transcript = transcribe_file(path, models.transcriber(), models.checkpoint)

@@ -26,6 +26,9 @@ _KIND_WORDS = {
     "photos": "image",
     "documents": "document",
     "notes": "document",
+    "videos": "video",
+    "movies": "video",
+    "clips": "video",
 }
 
 

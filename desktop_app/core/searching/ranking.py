@@ -7,6 +7,7 @@ relevance. Results are files: a file with several matching units (a document's c
 video's frames) appears once, at its best unit, and the hit says which unit matched.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 from desktop_app.core.db.records import FileRecord
 from desktop_app.core.db.store import Store
 from desktop_app.core.kinds.base import Span
+from desktop_app.core.searching.segments import segment
 from desktop_app.core.vectors.backend import Scope, ScopedSearch, VectorBackend
 
 # (scores, labels of the hits) -> relevances, for one query. Labels rather than vectors: only
@@ -41,6 +43,9 @@ class Hit:
     span: Span | None = None  # where the best unit sits: a document's lines, a moment…
     snippet: str | None = None  # the best unit's words, for text units
     modified_at: float | None = None  # the file's modification time when it was indexed
+    moment: float | None = None  # the best unit's time (a video's matched frame), in seconds
+    duration: float | None = None  # a video's or recording's length, in seconds
+    media: str | None = None  # a video's details as JSON (frame rate, codec, what was skipped)
 
     @property
     def line_start(self) -> int | None:
@@ -55,6 +60,10 @@ class Hit:
         documented output."""
         data = asdict(self)
         data["line_start"], data["line_end"] = self.line_start, self.line_end
+        timed = self.span is not None and self.span.unit == "second"
+        data["start"] = self.span.start if timed and self.span else None
+        data["end"] = self.span.end if timed and self.span else None
+        data["media"] = json.loads(self.media) if self.media else None
         return data
 
 
@@ -98,11 +107,15 @@ def rank(
             found = [(label, score) for label, score in found if label in passing]
         located = store.resolve_labels(set_id, [label for label, _ in found])
         best: dict[int, tuple[float, int, Span | None]] = {}
+        units: dict[int, list[tuple[float, Span | None]]] = {}  # every found unit of a file
         for label, score in found:
             if label not in located:
                 continue
             file_id, _, span = located[label]
-            if file_id not in exclude_files and file_id not in best:
+            if file_id in exclude_files:
+                continue
+            units.setdefault(file_id, []).append((score, span))
+            if file_id not in best:
                 best[file_id] = (score, label, span)
         if len(best) >= k or answered < wanted:
             break
@@ -110,6 +123,7 @@ def rank(
     top = sorted(best.items(), key=lambda item: -item[1][0])[:k]
     if not top:
         return []
+    floor = min(score for _, score in found)
     scores = np.array([score for _, (score, _, _) in top], dtype=np.float32)
     labels = [label for _, (_, label, _) in top]
     relevances = calibrate(scores, labels)
@@ -118,7 +132,11 @@ def rank(
     hits: list[Hit] = []
     for (fid, (score, label, span)), rel in zip(top, relevances, strict=True):
         if (rec := records.get(fid)) is not None:
-            hits.append(_hit(rec, score, float(rel), span, _snippet(texts.get(label))))
+            moment = span.start if span and span.unit == "second" else None
+            if span is not None:
+                span = segment(span, score, units[fid], floor)
+            hit = _hit(rec, score, float(rel), span, _snippet(texts.get(label)))
+            hits.append(replace(hit, moment=moment) if moment is not None else hit)
     return sorted(hits, key=_merge_order)  # ranked by merge(), once across spaces
 
 
@@ -152,6 +170,8 @@ def _hit(rec: FileRecord, score: float, rel: float, span: Span | None, snippet: 
         span,
         snippet,
         rec.mtime_ns / 1e9,
+        duration=rec.duration,
+        media=rec.media,
     )
 
 

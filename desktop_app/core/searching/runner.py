@@ -124,7 +124,12 @@ class QueryRunner:
         record = self._file(int(term.value))
         if space not in registry.get(record.kind).spaces:
             return None
-        stored = self.library.reader().vectors_of_file(vset.id, record.id)
+        reader = self.library.reader()
+        if term.at is not None:
+            moment = reader.vector_at(vset.id, record.id, term.at)
+            if moment is not None:
+                return normalise(moment)
+        stored = reader.vectors_of_file(vset.id, record.id)
         if not stored:
             raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
         return normalise(np.mean(stored, axis=0))

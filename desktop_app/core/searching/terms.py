@@ -36,6 +36,7 @@ class Term:
     kind: TermKind
     value: str | bytes | int
     weight: float = 1.0
+    at: float | None = None  # an indexed video's moment (seconds): that frame, not the whole
 
     @property
     def label(self) -> str:
@@ -45,7 +46,7 @@ class Term:
         if self.kind == "image":
             return os.path.basename(str(self.value)) or str(self.value)
         if self.kind == "file":
-            return f"file #{self.value}"
+            return f"file #{self.value}" + (f" @ {self.at:.0f} s" if self.at is not None else "")
         return str(self.value)
 
     def with_weight(self, weight: float) -> "Term":
@@ -60,8 +61,10 @@ def image(source: str | os.PathLike[str] | bytes, weight: float = 1.0) -> Term:
     return Term("image", source if isinstance(source, bytes) else os.fspath(source), weight)
 
 
-def indexed_file(file_id: int, weight: float = 1.0) -> Term:
-    return Term("file", file_id, weight)
+def indexed_file(file_id: int, weight: float = 1.0, at: float | None = None) -> Term:
+    """An indexed file's stored vector (the mean of its units), or with ``at`` the unit at
+    that moment of a video."""
+    return Term("file", file_id, weight, at)
 
 
 @dataclass(frozen=True)
