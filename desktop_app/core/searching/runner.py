@@ -85,7 +85,21 @@ class QueryRunner:
                     vset, combined, k, calibrate, (condition, params, narrowed), exclude, units
                 )
             )
+        if not lists:
+            self._check_indexed(terms)
         return merge(lists, k)
+
+    def _check_indexed(self, terms: tuple[Term, ...]) -> None:
+        """A file asked about ("more like this") that no space holds yet is an error to show,
+        not an empty result."""
+        reader = self.library.reader()
+        for term in terms:
+            if term.kind != "file":
+                continue
+            record = self._file(int(term.value))
+            sets = [self.library.searchable_set(s) for s in registry.get(record.kind).spaces]
+            if not any(v is not None and reader.vectors_of_file(v.id, record.id) for v in sets):
+                raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
 
     def _vector_set(self, space: str, terms: tuple[Term, ...]) -> VectorSet | None:
         """The vectors this query can be compared with.
@@ -130,8 +144,8 @@ class QueryRunner:
             if moment is not None:
                 return normalise(moment)
         stored = reader.vectors_of_file(vset.id, record.id)
-        if not stored:
-            raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
+        if not stored:  # not in this space (yet): a video whose soundtrack waits, or is silent
+            return None
         return normalise(np.mean(stored, axis=0))
 
     @staticmethod
