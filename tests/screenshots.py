@@ -7,8 +7,10 @@ document ranking uses the real MiniLM) and saves one PNG per state into the give
 """
 
 import argparse
+import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
@@ -60,11 +62,13 @@ def main() -> None:
         config, weights = write_tiny_model(base / "model")
         photos = base / "Pictures"
         for i in range(120):
-            save_scene(
+            picture = save_scene(
                 photos / f"{2019 + i % 5}" / f"IMG_{i:04d}.jpg",
                 seed=i,
                 size=(480, 360) if i % 3 else (300, 420),
             )
+            taken = time.time() - i * 6 * 86400  # a few months of pictures, for the library view
+            os.utime(picture, (taken, taken))
         for name, text in NOTES.items():
             (photos / "Notes").mkdir(parents=True, exist_ok=True)
             (photos / "Notes" / name).write_text(text, "utf-8")
@@ -89,6 +93,13 @@ def main() -> None:
         shoot(window, args.folder, "2-indexing")
         window.indexing_status.pause_button.setChecked(False)
         wait(app, lambda: window.indexing._task is not None and window.indexing._task.isFinished())
+        wait(app, lambda: window.browse_page.model.rowCount() == 120)
+        settle(app, 2500)
+        shoot(window, args.folder, "2b-library")
+        window.browse_view.verticalScrollBar().setValue(700)
+        window.browse_view.setCurrentIndex(window.browse_page.model.index(20))
+        settle(app, 2500)
+        shoot(window, args.folder, "2c-library-scrolled")
 
         # The tiny random CLIP rates no picture a good match: show the weaker ones too.
         window.results_stack.show_weaker.setChecked(True)

@@ -150,7 +150,8 @@ class PreviewPane(QWidget):
         values = {
             "Name": path.name,
             "Folder": str(path.parent),
-            "Match": f"{hit.relevance:.0%} (cosine {hit.score:.3f}, rank {hit.rank})",
+            # A browsed file (rank 0) matched no query.
+            "Match": f"{hit.relevance:.0%}, result {hit.rank}" if hit.rank else "",
             "Dimensions": f"{hit.width} × {hit.height}" if hit.width else "",
             "Taken": time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.taken_at))
             if hit.taken_at

@@ -124,6 +124,13 @@ class SearchBar(QWidget):
             self.edit.clear()
             self.chips.add(query.text(words), words)
 
+    def escape(self) -> None:
+        """Escape: leave the search (its words go to the history) for the library view."""
+        self._timer.stop()
+        if words := self.text():
+            self._remember(words)
+        self.clear_terms()
+
     def clear_terms(self) -> None:
         self.edit.clear()
         self.chips.clear()
@@ -188,6 +195,9 @@ class SearchBar(QWidget):
             assert isinstance(event, QKeyEvent)
             popup = self.edit.completer().popup()
             popup_open = popup is not None and popup.isVisible()
+            if event.key() == Qt.Key.Key_Escape and not popup_open and self.has_query():
+                self.escape()
+                return True
             if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down) and not popup_open:
                 if event.key() == Qt.Key.Key_Down and self._history_pos < 0:
                     self.results_requested.emit()
