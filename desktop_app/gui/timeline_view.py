@@ -72,11 +72,8 @@ class TimelineView(QAbstractItemView):
 
     def set_tile_size(self, size: int) -> None:
         """The zoom: tiles are at least ``size`` wide (they grow to fill each row)."""
-        anchor = self.top_row()
         self._zoom = size
-        self.relayout()
-        if anchor is not None:
-            self.scroll_to_row(anchor)
+        self._relayout_in_place()
 
     def columns(self) -> int:
         return self._columns
@@ -272,10 +269,17 @@ class TimelineView(QAbstractItemView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._relayout_in_place()
+
+    def _relayout_in_place(self) -> None:
+        """Lay out again with the tile at the top of the view staying there, to the pixel."""
         anchor = self.top_row()
+        if anchor is None:
+            self.relayout()
+            return
+        before = self._tile_rect(anchor).top() - self.verticalOffset()
         self.relayout()
-        if anchor is not None:
-            self.scroll_to_row(anchor)
+        self.verticalScrollBar().setValue(self._tile_rect(anchor).top() - before)
 
     def top_row(self) -> int | None:
         """The first row on screen below the pinned header (to keep one's place)."""
