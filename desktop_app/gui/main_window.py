@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self._new_query = False  # the answer awaited is to a changed query, not a refresh
         self._build(icon)
         self._restore()
+        self._placeholder()
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -192,6 +193,16 @@ class MainWindow(QMainWindow):
         zoom = self.settings.value("results/zoom")
         if zoom is not None:
             self.results_view.set_zoom(int(zoom))
+
+    def _placeholder(self) -> None:
+        """The layout the first paint shows, before :meth:`start` reads anything but the list
+        of folders: the library page with placeholder tiles (not the welcome page a library
+        with folders never needs)."""
+        if self.engine.roots():
+            self.pages.setCurrentIndex(1)
+            self.results_stack.setCurrentWidget(self.browse_page)
+            self.browse_page.summary.setText("Opening the library…")
+            self.browse_view.set_waiting(True)
 
     # -- start and stop ------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ class TimelineView(QAbstractItemView):
         self._tops: list[int] = []  # each month's header top, in content coordinates
         self._starts: list[int] = []  # each month's first row
         self._height = 0
+        self._waiting = False
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -265,6 +266,7 @@ class TimelineView(QAbstractItemView):
     def setModel(self, model: BrowseModel) -> None:  # type: ignore[override]
         super().setModel(model)
         model.modelReset.connect(self.relayout)
+        model.modelReset.connect(lambda: self.set_waiting(False))
         self.relayout()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -294,8 +296,15 @@ class TimelineView(QAbstractItemView):
 
     # -- painting ------------------------------------------------------------------------------
 
+    def set_waiting(self, waiting: bool) -> None:
+        """Placeholder tiles while the library is read (cleared by the first timeline)."""
+        self._waiting = waiting
+        self.viewport().update()
+
     def paintEvent(self, event: QPaintEvent) -> None:
         if not self._starts:
+            if self._waiting:
+                self._paint_waiting()
             return
         painter = QPainter(self.viewport())
         palette = self.palette()
@@ -335,6 +344,20 @@ class TimelineView(QAbstractItemView):
                 palette.color(QPalette.ColorRole.Base),
             )
             self._paint_header(painter, pinned, push)
+        painter.end()
+
+    def _paint_waiting(self) -> None:
+        painter = QPainter(self.viewport())
+        colour = QColor(self.palette().color(QPalette.ColorRole.Mid))
+        colour.setAlpha(60)
+        cell = self._tile + GAP
+        top = self.header_height()
+        painter.fillRect(QRect(MARGIN, top // 3, 180, top // 3), colour)
+        for line in range(self.viewport().height() // cell + 1):
+            for column in range(self._columns):
+                painter.fillRect(
+                    QRect(MARGIN + column * cell, top + line * cell, self._tile, self._tile), colour
+                )
         painter.end()
 
     def _paint_header(self, painter: QPainter, month: Month, y: int) -> None:
