@@ -42,7 +42,8 @@ def test_new_results_start_at_the_top_with_nothing_selected(
     view.set_zoom(ZOOM_MAX)
     search_for(qtbot, window, "lasagne")
     scroll = view.verticalScrollBar()
-    assert scroll.maximum() > 0, "the grid must scroll for this test"
+    # The grid lays its items out in batches: wait for the layout, which must scroll.
+    qtbot.waitUntil(lambda: scroll.maximum() > 0, timeout=WAIT_MS)
     view.scrollToBottom()
     last = model.index(model.rowCount() - 1)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(last).center())

@@ -47,6 +47,7 @@ from desktop_app.core.kinds.image import IMAGE_EXTENSIONS
 from desktop_app.core.progress import Progress
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.browse_page import BrowsePage
+from desktop_app.gui.busy import BusyLine, waiting_for
 from desktop_app.gui.cards import timeline_kinds
 from desktop_app.gui.dropping import read_mime
 from desktop_app.gui.duplicates import DuplicatesDialog, open_duplicates
@@ -136,8 +137,12 @@ class MainWindow(QMainWindow):
         self.model_setup.ready.connect(self.indexing.start)
         self.model_setup.message.connect(self._model_message)
         self.banner.action_clicked.connect(self._banner_action)
+        self.busy = BusyLine(
+            self.results_stack.summary, self.results_view, lambda: waiting_for(self.engine), self
+        )
+        self.searcher.started.connect(self._search_started)
         self.searcher.results.connect(self._results)
-        self.searcher.failed.connect(lambda text: self.banner.show_message(text, error=True))
+        self.searcher.failed.connect(self._search_failed)
         self.results_view.selectionModel().currentChanged.connect(self._selected)
         self.results_view.activated_hit.connect(lambda hit: open_file(hit.path))
         self.results_view.customContextMenuRequested.connect(
@@ -342,6 +347,7 @@ class MainWindow(QMainWindow):
                 self.browse_page.stale = True  # the library changed behind the query
             return
         new_query, self._new_query = self._new_query, False
+        self.busy.stop()
         self.results_model.set_hits([])
         self._show_empty_state()
         if self.results_stack.currentWidget() is self.browse_page:
@@ -356,7 +362,20 @@ class MainWindow(QMainWindow):
         kinds = self.search_bar.kinds()
         return timeline_kinds() if set(kinds) == set(registry.names()) else kinds
 
+    def _search_started(self) -> None:
+        """A new query: its wait shows on the results line at once (a refresh of the same
+        query, as files are indexed, runs quietly)."""
+        if self._new_query:
+            self.results_stack.setCurrentIndex(1)  # the results line and the grid
+            self.busy.start()
+
+    def _search_failed(self, text: str) -> None:
+        self.busy.stop()
+        self.results_stack.summary.clear()
+        self.banner.show_message(text, error=True)
+
     def _results(self, hits: list[Hit]) -> None:
+        self.busy.stop()
         new_query, self._new_query = self._new_query, False
         selected = None if new_query else self.preview.hit()
         self.results_stack.show_hits(hits)
