@@ -16,6 +16,7 @@ from PySide6.QtCore import (
     QPoint,
     QSettings,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import (
     QAction,
@@ -144,6 +145,8 @@ class MainWindow(QMainWindow):
         self.searcher.results.connect(self._results)
         self.searcher.failed.connect(self._search_failed)
         self.results_view.selectionModel().currentChanged.connect(self._selected)
+        # Show weaker matches replaces the hits shown (nothing selected): the preview follows.
+        self.results_stack.show_weaker.toggled.connect(self._selected)
         self.results_view.activated_hit.connect(lambda hit: open_file(hit.path))
         self.results_view.customContextMenuRequested.connect(
             lambda pos: self._context_menu(self.results_view, pos)
@@ -414,7 +417,11 @@ class MainWindow(QMainWindow):
 
     def _selected(self) -> None:
         index = self.results_view.currentIndex()
+        folded = self.preview.isHidden()
         self.preview.show_hit(index.data(HitRole) if index.isValid() else None)
+        if folded and index.isValid():  # the preview unfolds: keep the chosen tile in view
+            view = self.results_view
+            QTimer.singleShot(0, lambda: view.scrollTo(view.currentIndex()))
 
     def _browse_selected(self) -> None:
         index = self.browse_view.currentIndex()

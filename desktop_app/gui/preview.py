@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
@@ -95,13 +95,15 @@ class PreviewPane(QWidget):
             self.fields[name] = label
             form.addRow(name, label)
         layout.addLayout(form)
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()  # two rows: the pane fits beside the grid on a laptop
         self.open_button = QPushButton("Open")
         self.reveal_button = QPushButton("Show in folder")
         self.copy_button = QPushButton("Copy path")
         self.similar_button = QPushButton("More like this")
-        for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
-            buttons.addWidget(button)
+        for i, button in enumerate(
+            (self.open_button, self.reveal_button, self.copy_button, self.similar_button)
+        ):
+            buttons.addWidget(button, i // 2, i % 2)
         layout.addLayout(buttons)
         self.notice = Banner(self)
         self.notice.action_clicked.connect(lambda _action: self.copy_path())  # only Copy path
@@ -139,6 +141,8 @@ class PreviewPane(QWidget):
         self.notice.hide()  # a message about the hit shown before
         for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
             button.setEnabled(hit is not None)
+        # Nothing selected: the pane folds away and the grid takes its width.
+        self.setVisible(hit is not None)
         if hit is None:
             for label in self.fields.values():
                 label.clear()
