@@ -66,8 +66,8 @@ class FilterBar(QWidget):
         self.camera = _combo(((_ANY_CAMERA, None),), "Camera")
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove every filter")
-        for widget in (self.kind, self.folder, self.file_type, self.orientation, self.camera):
-            first.addWidget(widget)
+        for combo in (self.kind, self.folder, self.file_type, self.orientation, self.camera):
+            first.addWidget(combo)
         first.addStretch(1)
         size_label = QLabel("Size")
         size_label.setBuddy(self.min_side)
