@@ -62,6 +62,7 @@ from desktop_app.gui.results_page import ResultsPage
 from desktop_app.gui.search_bar import SearchBar
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.thumbnails import ThumbnailCache
+from desktop_app.gui.toolbar import MainToolBar
 from desktop_app.gui.welcome import WelcomeView
 from desktop_app.gui.widgets import Banner, IndexingStatus, show_about
 
@@ -166,17 +167,22 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for text, shortcut, slot in (
-            ("&Add folder…", QKeySequence("Ctrl+O"), self.choose_folder),
-            ("Search by &image…", QKeySequence("Ctrl+I"), self.choose_query_image),
-            ("Find &duplicates…", QKeySequence("Ctrl+D"), self.find_duplicates),
-            ("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings),
-            ("&Quit", QKeySequence.StandardKey.Quit, self.close),
+        on_toolbar: dict[str, QAction] = {}
+        for text, shortcut, slot, icon_name in (
+            ("&Add folder…", QKeySequence("Ctrl+O"), self.choose_folder, "add-folder"),
+            ("Search by &image…", QKeySequence("Ctrl+I"), self.choose_query_image, "search-image"),
+            ("Find &duplicates…", QKeySequence("Ctrl+D"), self.find_duplicates, "duplicates"),
+            ("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings, "settings"),
+            ("&Quit", QKeySequence.StandardKey.Quit, self.close, ""),
         ):
             action = QAction(text, self)
             action.setShortcut(shortcut)
             action.triggered.connect(slot)
             file_menu.addAction(action)
+            if icon_name:
+                on_toolbar[icon_name] = action
+        self.toolbar = MainToolBar(self, on_toolbar)
+        self.addToolBar(self.toolbar)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Snapfind", self)
         about.triggered.connect(self.show_about)

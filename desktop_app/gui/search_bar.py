@@ -27,6 +27,7 @@ from desktop_app.core.searching import terms as query
 from desktop_app.core.searching.filters import Filters
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.filter_bar import FilterBar
+from desktop_app.gui.icons import icon
 from desktop_app.gui.term_chips import TermChips
 
 DEBOUNCE_MS = 250
@@ -53,7 +54,11 @@ class SearchBar(QWidget):
         self.add_button.setToolTip(
             "Keep these words as a separate term (then add more words, or avoid them with −)"
         )
+        self.add_button.setAccessibleName("Keep these words as a term")
         self.filter_button = QToolButton()
+        self.filter_button.setIcon(icon("filters"))
+        self.filter_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.filter_button.setAccessibleName("Filters")
         self.filter_button.setCheckable(True)
         self.filter_button.setToolTip("Show or hide the filters")
         self.filter_bar = FilterBar()

@@ -36,6 +36,7 @@ class Banner(QFrame):
         self._row = layout
         close = QToolButton()
         close.setText("✕")
+        close.setAccessibleName("Close this message")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
