@@ -145,3 +145,21 @@ def test_library_panel_shows_an_offline_badge(
     finally:
         shutil.move(moved, library)
         window.refresh_library()
+
+
+def test_metadata_and_checks_read_as_words(qtbot: QtBot, window: MainWindow) -> None:
+    """A camera name padded with NUL bytes is shown without boxes; a precision check says
+    passed or refused and how fast, not its cosine figures."""
+    from desktop_app.gui.settings_dialog import plain_check
+
+    bar = window.search_bar.filter_bar
+    bar.set_cameras(["Canon EOS 5D\x00\x00\x00", "\x00"])
+    assert [bar.camera.itemText(i) for i in range(bar.camera.count())] == [
+        "Any camera",
+        "Canon EOS 5D",
+    ]
+    check = (
+        "bf16: passed — cosine to fp32 mean 0.99996, min 0.99990; error 0.4% of the gap "
+        "between pictures; top-10 overlap 100%; 1.85× fp32 speed"
+    )
+    assert plain_check(check) == "bf16: passed, 1.85× as fast as the reference"

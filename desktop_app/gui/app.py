@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     QApplication.setApplicationVersion(__version__)
     icon = app_icon()
     QApplication.setWindowIcon(icon)
-    settings = QSettings()
+    settings = QSettings()  # only which data folder to open: it cannot live inside one
     from desktop_app.core.engine import Engine
     from desktop_app.core.errors import KnownError
 
@@ -54,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop_app.gui.startup import after_first_paint
     from desktop_app.gui.tasks import run_async
 
-    window = MainWindow(engine, icon, settings)
+    # Window size, history, zoom: in the data folder, with everything else Snapfind keeps.
+    window_state = QSettings(str(engine.home / "window.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(engine, icon, window_state)
     window.show()
 
     def begin() -> None:
@@ -65,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     after_first_paint(window, begin)  # a painted window first, then the loading
     code = app.exec()
+    chosen = window_state.value("library/home")  # a data folder chosen in Settings
+    if chosen:
+        settings.setValue("library/home", chosen)
+        window_state.remove("library/home")
+        settings.sync()
+        window_state.sync()
     try:
         engine.close()  # saves the index: a full disk says so rather than a traceback
     except KnownError as err:

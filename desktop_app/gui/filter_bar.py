@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.kinds import registry
 from desktop_app.core.searching.filters import Filters
+from desktop_app.gui.widgets import readable
 
 # The kinds and file types come from the kinds registry, so a new kind appears here by itself.
 KIND_CHOICES = (
@@ -158,7 +159,7 @@ class FilterBar(QWidget):
         )
 
     def set_cameras(self, cameras: list[str]) -> None:
-        _refill(self.camera, _ANY_CAMERA, [(c, c) for c in cameras])
+        _refill(self.camera, _ANY_CAMERA, [(readable(c), c) for c in cameras if readable(c)])
 
 
 def _combo(choices: tuple[tuple[str, object], ...], tip: str) -> QComboBox:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.cards import card_for, detail_rows
 from desktop_app.gui.tasks import run_async
-from desktop_app.gui.widgets import Banner
+from desktop_app.gui.widgets import Banner, readable
 from desktop_app.humanize import human_bytes
 
 PREVIEW_SIZE = 1024
@@ -160,7 +160,7 @@ class PreviewPane(QWidget):
             "Taken": time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.taken_at))
             if hit.taken_at
             else "",
-            "Camera": hit.camera or "",
+            "Camera": readable(hit.camera),
             "Size": human_bytes(hit.size),
             **card.details(),
         }

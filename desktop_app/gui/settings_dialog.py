@@ -1,6 +1,7 @@
 """Settings: picture model, speed/precision, data folder, exclusions, hidden files, threads."""
 
 import os
+import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -111,9 +112,10 @@ class SettingsDialog(QDialog):
         )
         form.addRow("Speed/precision", self.precision)
         self.precision_checks = QLabel(
-            "\n".join(precision_checks or [])
+            "\n".join(plain_check(c) for c in precision_checks or [])
             or "Not checked yet: the check runs when pictures are next indexed."
         )
+        self.precision_checks.setToolTip("\n".join(precision_checks or []))  # the figures
         self.precision_checks.setWordWrap(True)
         form.addRow("", self.precision_checks)
         layout.addLayout(form)
@@ -167,3 +169,11 @@ class SettingsDialog(QDialog):
             threads=self.threads.value(),
             precision=str(self.precision.currentData()),
         )
+
+
+def plain_check(summary: str) -> str:
+    """A precision check's verdict in words ("bf16: passed, 1.9× as fast as the reference")
+    instead of its cosine figures, which stay in the tooltip."""
+    verdict = summary.split(" — ")[0]
+    speed = re.search(r"([\d.]+)× fp32 speed", summary)
+    return f"{verdict}, {speed.group(1)}× as fast as the reference" if speed else verdict

@@ -77,6 +77,12 @@ class Banner(QFrame):
         return self.label.text()
 
 
+def readable(text: str | None) -> str:
+    """Text from a file's metadata as it can be shown: control characters (a camera name
+    padded with NUL bytes drew boxes) dropped, spaces trimmed."""
+    return "".join(c for c in text or "" if c.isprintable()).strip()
+
+
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
