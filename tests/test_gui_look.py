@@ -163,3 +163,19 @@ def test_metadata_and_checks_read_as_words(qtbot: QtBot, window: MainWindow) -> 
         "between pictures; top-10 overlap 100%; 1.85× fp32 speed"
     )
     assert plain_check(check) == "bf16: passed, 1.85× as fast as the reference"
+
+
+def test_landscape_and_portrait_tiles_end_on_the_same_line(qtbot: QtBot) -> None:
+    """Pictures stand on the tile's bottom edge, right above the caption, whatever their
+    shape (a centred landscape floated above its name, out of line with portraits)."""
+    from PySide6.QtGui import QPixmap
+
+    from desktop_app.gui.thumbnails import standing_square
+
+    for width, height in ((200, 100), (100, 200)):
+        picture = QPixmap(width, height)
+        picture.fill(QColor("red"))
+        tile = standing_square(picture, 100).toImage()
+        assert tile.pixelColor(50, 99).alpha() == 255  # the bottom row is picture
+    landscape = standing_square(QPixmap(200, 100), 100).toImage()
+    assert landscape.pixelColor(50, 10).alpha() == 0  # the band is above, not below

@@ -48,12 +48,12 @@ def test_a_running_query_says_so_on_the_results_line(
     window.search_bar.set_text("mountain trail")
     window.search_bar.submit()
     assert "Searching…" in summary.text() and window.results_stack.currentIndex() == 1
-    qtbot.waitUntil(lambda: window.results_view.graphicsEffect() is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(window.busy.dimmed, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: " 1 s" in summary.text(), timeout=WAIT_MS)  # it counts
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         gate.set()
     assert "Searching" not in summary.text() and "match" in summary.text()
-    assert window.results_view.graphicsEffect() is None
+    assert not window.busy.dimmed()
 
 
 def test_a_query_waiting_for_its_model_says_which(

@@ -9,8 +9,9 @@ nothing on screen pretends to answer the new query.
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QGraphicsOpacityEffect, QLabel, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QLabel, QWidget
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.kinds.base import CLIP, TEXT
@@ -40,6 +41,7 @@ class BusyLine(QObject):
     ) -> None:
         super().__init__(parent)
         self._label, self._grid, self._describe = label, grid, describe
+        self._veil = _Veil(grid)
         self._since = 0.0
         self._text = ""
         self._timer = QTimer(self)
@@ -61,7 +63,7 @@ class BusyLine(QObject):
     def stop(self) -> None:
         self._timer.stop()
         self._dim.stop()
-        self._grid.setGraphicsEffect(None)  # type: ignore[arg-type]
+        self._veil.hide()
 
     def active(self) -> bool:
         return self._timer.isActive()
@@ -74,7 +76,26 @@ class BusyLine(QObject):
         seconds = int(time.monotonic() - self._since)
         self._label.setText(f"<i>{self._text}</i>" + (f" {seconds} s" if seconds >= 1 else ""))
 
+    def dimmed(self) -> bool:
+        return self._veil.isVisible()
+
     def _dim_grid(self) -> None:
-        effect = QGraphicsOpacityEffect(self._grid)
-        effect.setOpacity(DIMMED)
-        self._grid.setGraphicsEffect(effect)
+        self._veil.setGeometry(self._grid.rect())
+        self._veil.show()
+        self._veil.raise_()
+
+
+class _Veil(QWidget):
+    """A translucent sheet over the grid (an opacity effect on a scroll area drew garbage)."""
+
+    def __init__(self, grid: QWidget) -> None:
+        super().__init__(grid)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        colour = QColor(self.palette().color(QPalette.ColorRole.Base))
+        colour.setAlphaF(1 - DIMMED)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), colour)
+        painter.end()

@@ -376,6 +376,7 @@ class MainWindow(QMainWindow):
         query, as files are indexed, runs quietly)."""
         if self._new_query:
             self.results_stack.setCurrentIndex(1)  # the results line and the grid
+            self.preview.show_hit(None)  # what was selected answers no new query
             self.busy.start()
 
     def _search_failed(self, text: str) -> None:

@@ -88,6 +88,11 @@ class SearchBar(QWidget):
         self.filter_bar.changed.connect(self._filters_changed)
         self._update_filter_button()
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # light or dark icon
+            self.filter_button.setIcon(icon("filters", self.palette()))
+        super().changeEvent(event)
+
     # -- the query ---------------------------------------------------------------------------
 
     def query(self) -> query.Query:

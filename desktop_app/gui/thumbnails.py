@@ -150,15 +150,17 @@ def _draw_placeholder(size: int, failed: bool) -> QPixmap:
     return pixmap
 
 
-def centred_square(pixmap: QPixmap, size: int) -> QPixmap:
-    """Scale into a transparent square, so landscape and portrait tiles line up in the grid and
-    a tile keeps the size its placeholder had (the view need not lay out again)."""
+def standing_square(pixmap: QPixmap, size: int) -> QPixmap:
+    """Scale into a transparent square, centred across and standing on its bottom edge, so
+    every picture in a row ends on the same line right above its caption (a landscape centred
+    upright floated above its name, higher or lower than its portrait neighbours), and a tile
+    keeps the size its placeholder had (the view need not lay out again)."""
     scaled = pixmap.scaled(
         size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
     square = QPixmap(size, size)
     square.fill(Qt.GlobalColor.transparent)
     painter = QPainter(square)
-    painter.drawPixmap((size - scaled.width()) // 2, (size - scaled.height()) // 2, scaled)
+    painter.drawPixmap((size - scaled.width()) // 2, size - scaled.height(), scaled)
     painter.end()
     return square
