@@ -64,3 +64,23 @@ def test_qt_options_are_accepted() -> None:
     assert args.home == "/tmp/x" and qt_args == ["-style", "Fusion", "-reverse"]
     with pytest.raises(SystemExit):
         parse_args(["--colour", "red"])
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise", "requestActivate")
+def test_a_second_launch_brings_the_first_window_forward(qtbot: QtBot, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from PySide6.QtCore import Qt
+
+    from desktop_app.gui.single_instance import InstanceServer, ask_running_instance
+
+    home = Path(str(tmp_path)) / "home"
+    assert not ask_running_instance(home)  # nothing runs: this launch opens the library
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    InstanceServer(home, window)
+    window.setWindowState(Qt.WindowState.WindowMinimized)
+    assert ask_running_instance(home)
+    qtbot.waitUntil(lambda: not window.windowState() & Qt.WindowState.WindowMinimized, timeout=5000)
+    assert not ask_running_instance(Path(str(tmp_path)) / "another")

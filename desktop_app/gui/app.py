@@ -44,9 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = QSettings()  # only which data folder to open: it cannot live inside one
     from desktop_app.core.engine import Engine
     from desktop_app.core.errors import KnownError
+    from desktop_app.core.paths import resolve_home
+    from desktop_app.gui.single_instance import InstanceServer, ask_running_instance
 
+    home = resolve_home(args.home or settings.value("library/home") or None)
+    if ask_running_instance(home):  # already open: that window comes forward instead
+        return 0
     try:
-        engine = Engine(args.home or settings.value("library/home") or None)
+        engine = Engine(home)
     except KnownError as err:
         QMessageBox.critical(None, "Snapfind", str(err))
         return 1
@@ -58,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window_state = QSettings(str(engine.home / "window.ini"), QSettings.Format.IniFormat)
     window = MainWindow(engine, icon, window_state)
     window.show()
+    InstanceServer(home, window)
 
     def begin() -> None:
         window.start()
