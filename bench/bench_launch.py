@@ -91,14 +91,15 @@ def build(base: Path, pictures: int) -> Path:
     return home
 
 
-def launch(home: Path) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), XDG_CONFIG_HOME=str(home / "config"))
+def launch(home: Path, code: Path = REPO) -> dict[str, float]:
+    """One launch of the app whose ``desktop_app`` is in ``code``."""
+    env = dict(os.environ, PYTHONPATH=str(code), XDG_CONFIG_HOME=str(home / "config"))
     started = time.time()
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, str(home)],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=code,  # `python -c` imports from the working folder first
         env=env,
         timeout=120,
     )
@@ -122,14 +123,29 @@ def main() -> None:
     )
     parser.add_argument("--pictures", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a folder holding another version's desktop_app (e.g. `git archive REF "
+        "desktop_app resources | tar -x -C DIR`): launches alternate between the two and the "
+        "ratios are printed (a loaded machine moves both alike)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = build(Path(tmp), args.pictures)
-        runs = [launch(home) for _ in range(args.runs)]
+        runs, base = [], []
+        for _ in range(args.runs):
+            runs.append(launch(home))
+            if args.baseline:
+                base.append(launch(home, args.baseline))
     for key in runs[0]:
         values = [r[key] for r in runs]
         shown = ", ".join(f"{v:.2f}" for v in values)
-        print(f"{key}: median {statistics.median(values):.2f} s ({shown})")
+        line = f"{key}: median {statistics.median(values):.2f} s ({shown})"
+        if base:
+            before = statistics.median(r[key] for r in base)
+            line += f"; baseline {before:.2f} s, ratio {statistics.median(values) / before:.2f}"
+        print(line)
 
 
 if __name__ == "__main__":
