@@ -358,10 +358,13 @@ class MainWindow(QMainWindow):
         new_query, self._new_query = self._new_query, False
         self.busy.stop()
         self.results_model.set_hits([])
+        if self.library_panel.roots.rowCount() and not bar.has_query():
+            # The preview first: the library comes back at the width it was left at, so it
+            # is not laid out twice (and is where it was left, to the pixel).
+            self._browse_selected()
         self._show_empty_state()
         if self.results_stack.currentWidget() is self.browse_page:
             self.browse_page.load(self._browse_kinds(), bar.filters(), again=not new_query)
-            self._browse_selected()
         else:
             self.preview.show_hit(None)
 

@@ -53,12 +53,15 @@ class TimelineView(QAbstractItemView):
         self._starts: list[int] = []  # each month's first row
         self._height = 0
         self._waiting = False
+        self._anchor: tuple[int, int] | None = None  # (row, its top on screen) scrolled to
+        self._relaying = False
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setMouseTracking(True)
         self.setAccessibleName("Library, newest first")
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.doubleClicked.connect(self._open)
 
     # -- geometry ------------------------------------------------------------------------------
@@ -265,6 +268,7 @@ class TimelineView(QAbstractItemView):
 
     def setModel(self, model: BrowseModel) -> None:  # type: ignore[override]
         super().setModel(model)
+        model.modelReset.connect(self._forget_place)
         model.modelReset.connect(self.relayout)
         model.modelReset.connect(lambda: self.set_waiting(False))
         self.relayout()
@@ -274,14 +278,31 @@ class TimelineView(QAbstractItemView):
         self._relayout_in_place()
 
     def _relayout_in_place(self) -> None:
-        """Lay out again with the tile at the top of the view staying there, to the pixel."""
-        anchor = self.top_row()
-        if anchor is None:
+        """Lay out again with the tile the person scrolled to staying where it was, to the
+        pixel. The place is the one last scrolled to, not recomputed at each layout: a
+        round trip through another width (the preview folding and unfolding) comes back
+        to the same place instead of drifting."""
+        anchor = self._anchor if self._anchor is not None else self._current_anchor()
+        self._relaying = True  # the range changes below move the bar: not the person
+        try:
             self.relayout()
-            return
-        before = self._tile_rect(anchor).top() - self.verticalOffset()
-        self.relayout()
-        self.verticalScrollBar().setValue(self._tile_rect(anchor).top() - before)
+            if anchor is not None and anchor[0] < self.model().rowCount():
+                self.verticalScrollBar().setValue(self._tile_rect(anchor[0]).top() - anchor[1])
+        finally:
+            self._relaying = False
+
+    def _forget_place(self) -> None:
+        self._anchor = None
+
+    def _current_anchor(self) -> tuple[int, int] | None:
+        row = self.top_row()
+        if row is None:
+            return None
+        return row, self._tile_rect(row).top() - self.verticalOffset()
+
+    def _scrolled(self) -> None:
+        if not self._relaying:
+            self._anchor = self._current_anchor()
 
     def top_row(self) -> int | None:
         """The first row on screen below the pinned header (to keep one's place)."""
