@@ -85,6 +85,10 @@ def settle_pools(window: MainWindow | None = None) -> None:
         if window is not None:
             window.thumbnails.pool.waitForDone(WAIT_MS)
         QApplication.processEvents()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while window is not None and window.thumbnails.busy() and time.monotonic() < deadline:
+        window.thumbnails.pool.waitForDone(WAIT_MS)  # the cache starts the next ones on arrival
+        QApplication.processEvents()
 
 
 WindowFactory = Callable[..., MainWindow]

@@ -7,8 +7,10 @@ document ranking uses the real MiniLM) and saves one PNG per state into the give
 """
 
 import argparse
+import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
@@ -60,11 +62,13 @@ def main() -> None:
         config, weights = write_tiny_model(base / "model")
         photos = base / "Pictures"
         for i in range(120):
-            save_scene(
+            picture = save_scene(
                 photos / f"{2019 + i % 5}" / f"IMG_{i:04d}.jpg",
                 seed=i,
                 size=(480, 360) if i % 3 else (300, 420),
             )
+            taken = time.time() - i * 6 * 86400  # a few months of pictures, for the library view
+            os.utime(picture, (taken, taken))
         for name, text in NOTES.items():
             (photos / "Notes").mkdir(parents=True, exist_ok=True)
             (photos / "Notes" / name).write_text(text, "utf-8")
@@ -89,7 +93,20 @@ def main() -> None:
         shoot(window, args.folder, "2-indexing")
         window.indexing_status.pause_button.setChecked(False)
         wait(app, lambda: window.indexing._task is not None and window.indexing._task.isFinished())
+        wait(app, lambda: window.browse_page.model.rowCount() == 120)
+        settle(app, 2500)
+        shoot(window, args.folder, "2b-library")
+        shoot_first_paint(app, engine, base, args.folder)
+        window.browse_view.verticalScrollBar().setValue(700)
+        window.browse_view.setCurrentIndex(window.browse_page.model.index(20))
+        settle(app, 2500)
+        shoot(window, args.folder, "2c-library-scrolled")
 
+        window.busy.start()  # what a query shows while it waits (here: held on screen)
+        window.results_stack.setCurrentIndex(1)
+        settle(app, 1200)
+        shoot(window, args.folder, "2d-searching")
+        window.busy.stop()
         # The tiny random CLIP rates no picture a good match: show the weaker ones too.
         window.results_stack.show_weaker.setChecked(True)
         window.search_bar.set_text("notes from a sailing trip")
@@ -133,6 +150,7 @@ def main() -> None:
         settle(app)
         shoot(dialog, args.folder, "6-settings")
         dialog.close()
+        shoot_laptop_and_dark(app, window, args.folder)
         shoot_duplicates(app, window, base / "Exports", photos, args.folder)
         window.close()
         engine.close()
@@ -163,6 +181,61 @@ def shoot_query_states(app: QApplication, window: QWidget, photos: Path, folder:
     bar.submit()
     settle(app, 2500)
     shoot(window, folder, "8-no-good-matches")
+
+
+def shoot_first_paint(app: QApplication, engine: object, base: Path, folder: Path) -> None:
+    """The first frame of a launch on this library: its layout with placeholder tiles, before
+    anything is read (start() is not called)."""
+    from desktop_app.gui.app import app_icon
+    from desktop_app.gui.main_window import MainWindow
+
+    settings = QSettings(str(base / "first.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(engine, app_icon(), settings)  # type: ignore[arg-type]
+    first.resize(1280, 800)
+    first.show()
+    settle(app, 300)
+    shoot(first, folder, "0-first-paint")
+    first.shutdown()
+    first.hide()
+    first.deleteLater()
+
+
+def shoot_laptop_and_dark(app: QApplication, window: QWidget, folder: Path) -> None:
+    """1024 × 700 with the filters open; then the library view in a dark palette."""
+    from PySide6.QtGui import QColor, QPalette
+
+    bar = window.search_bar  # type: ignore[attr-defined]
+    bar.chips.clear()
+    bar.set_text("")
+    bar.submit()
+    window.resize(1024, 700)
+    bar.filter_button.setChecked(True)
+    settle(app, 1500)
+    shoot(window, folder, "10-laptop-filters")
+    bar.filter_button.setChecked(False)
+    light = app.palette()
+    dark = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.WindowText, "#e8eaed"),
+        (QPalette.ColorRole.Base, "#17181a"),
+        (QPalette.ColorRole.AlternateBase, "#202124"),
+        (QPalette.ColorRole.Text, "#e8eaed"),
+        (QPalette.ColorRole.Button, "#2b2c2f"),
+        (QPalette.ColorRole.ButtonText, "#e8eaed"),
+        (QPalette.ColorRole.Highlight, "#8ab4f8"),
+        (QPalette.ColorRole.HighlightedText, "#202124"),
+        (QPalette.ColorRole.Mid, "#5f6368"),
+        (QPalette.ColorRole.PlaceholderText, "#9aa0a6"),
+    ):
+        dark.setColor(role, QColor(colour))
+    app.setPalette(dark)
+    window.browse_view.setCurrentIndex(window.browse_page.model.index(2))  # type: ignore[attr-defined]
+    settle(app, 1500)
+    shoot(window, folder, "11-dark")
+    app.setPalette(light)
+    window.resize(1280, 800)
+    settle(app, 300)
 
 
 def shoot_duplicates(

@@ -54,8 +54,9 @@ def test_welcome_then_folder_dropped_is_indexed(
     assert [r.path for r in window.engine.roots()] == [str(folder)]
     wait_indexed(qtbot, window, indexed=9)
     assert window.library_panel.failed_label.text().endswith("none")
-    assert "Type what you are looking for" in window.empty_label.text()
-    assert window.results_stack.currentIndex() == 0
+    # No query: the library itself, its pictures newest first (the notes only under a query).
+    assert window.results_stack.currentWidget() is window.browse_page
+    qtbot.waitUntil(lambda: window.browse_page.model.rowCount() == 6, timeout=WAIT_MS)
 
 
 def test_add_folder_button_then_the_same_folder_again(

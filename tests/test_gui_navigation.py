@@ -42,7 +42,8 @@ def test_new_results_start_at_the_top_with_nothing_selected(
     view.set_zoom(ZOOM_MAX)
     search_for(qtbot, window, "lasagne")
     scroll = view.verticalScrollBar()
-    assert scroll.maximum() > 0, "the grid must scroll for this test"
+    # The grid lays its items out in batches: wait for the layout, which must scroll.
+    qtbot.waitUntil(lambda: scroll.maximum() > 0, timeout=WAIT_MS)
     view.scrollToBottom()
     last = model.index(model.rowCount() - 1)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(last).center())
@@ -59,6 +60,7 @@ def test_new_results_start_at_the_top_with_nothing_selected(
         window.search_bar.filter_bar.kind.setCurrentIndex(1)  # Images
     assert scroll.value() == 0 and not view.currentIndex().isValid() and preview.hit() is None
 
+    qtbot.wait(100)  # the preview folded away: the grid lays out at its new width
     view.scrollToBottom()  # looking further down, nothing selected yet
     place = scroll.value()
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
@@ -66,6 +68,7 @@ def test_new_results_start_at_the_top_with_nothing_selected(
     assert scroll.value() == place > 0
     last = model.index(model.rowCount() - 1)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(last).center())
+    qtbot.wait(100)  # the preview unfolds beside the grid, which lays out again
     selected, place = preview.hit(), scroll.value()
     assert selected is not None and place > 0
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):

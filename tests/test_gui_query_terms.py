@@ -36,7 +36,7 @@ def test_chip_sign_and_weight_steer_the_query(
     assert "2.5×" in words.toolTip()
     qtbot.mouseClick(words.close_button, Qt.MouseButton.LeftButton)
     assert bar.query().is_empty  # only a term to avoid is left: nothing to look for
-    assert "Type what you are looking for" in window.empty_label.text()
+    assert window.results_stack.currentWidget() is window.browse_page  # the library
 
 
 def test_weak_matches_hide_behind_the_cut_off(

@@ -29,6 +29,7 @@ from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.kinds.speech import Transcriber
 from desktop_app.core.kinds.video import VideoExtractor
 from desktop_app.core.progress import Control, Progress
+from desktop_app.core.searching import browse as browsing
 from desktop_app.core.searching import terms as query_terms
 from desktop_app.core.searching.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
 from desktop_app.core.searching.duplicates import Group as DuplicateGroup
@@ -393,6 +394,17 @@ class Engine:
         return self._queries.run(
             query, k, kinds=kinds or registry.names(), filters=filters or Filters()
         )
+
+    def browse(
+        self, kinds: Sequence[str], filters: Filters | None = None
+    ) -> browsing.Timeline:
+        """The indexed files of ``kinds`` passing ``filters``, newest first, in month groups:
+        the library without a query. Ids only; :meth:`browse_page` makes the hits shown."""
+        return browsing.timeline(self.library.reader(), kinds, filters or Filters())
+
+    def browse_page(self, file_ids: Sequence[int]) -> list[Hit | None]:
+        """Hits for rows of a timeline (None for a file gone since)."""
+        return browsing.page(self.library.reader(), file_ids)
 
     def duplicate_scan(
         self,

@@ -34,6 +34,8 @@ class Card:
 
     # The preview rows this kind fills beyond those every hit has, in the order they show.
     DETAILS: ClassVar[tuple[str, ...]] = ()
+    # Whether the library view (no query) shows files of this kind: pictures, later videos.
+    IN_TIMELINE: ClassVar[bool] = False
 
     def __init__(self, hit: Hit) -> None:
         self.hit = hit
@@ -76,6 +78,8 @@ class Card:
 
 class ImageCard(Card):
     """A picture: its thumbnail in the grid and a larger copy in the preview."""
+
+    IN_TIMELINE = True
 
     def tile(self, size: int) -> QPixmap | None:
         return None
@@ -177,6 +181,7 @@ class VideoCard(Card):
     shows that frame, the video's filmstrip, and plays from the moment."""
 
     DETAILS = ("Moment", "Length", "Video", "Skipped")
+    IN_TIMELINE = True
 
     def tile(self, size: int) -> QPixmap | None:
         return None
@@ -294,6 +299,11 @@ CARDS: dict[str, type[Card]] = {
 def card_for(hit: Hit) -> Card:
     """The card that draws ``hit``; the plain file card for a kind not in :data:`CARDS`."""
     return CARDS.get(hit.kind, Card)(hit)
+
+
+def timeline_kinds() -> tuple[str, ...]:
+    """The kinds the library view shows when there is no query."""
+    return tuple(kind for kind, card in CARDS.items() if card.IN_TIMELINE)
 
 
 def detail_rows() -> tuple[str, ...]:

@@ -51,7 +51,7 @@ from desktop_app.core.searching.duplicates import (
 )
 from desktop_app.gui.preview import CONFIRM_MS, reveal_failed, show_in_folder
 from desktop_app.gui.tasks import GeneratorTask
-from desktop_app.gui.thumbnails import ThumbnailCache, centred_square, placeholder
+from desktop_app.gui.thumbnails import ThumbnailCache, placeholder, standing_square
 from desktop_app.gui.widgets import Banner
 from desktop_app.humanize import human_bytes
 
@@ -127,7 +127,7 @@ class _PictureListModel(QAbstractListModel):
         pixmap = self._thumbnails.picture(file_id)
         if pixmap is None:
             return placeholder(self._icon_size, self._thumbnails.failed(file_id))
-        square = self._squares[file_id] = centred_square(pixmap, self._icon_size)
+        square = self._squares[file_id] = standing_square(pixmap, self._icon_size)
         return square
 
     def _thumbnail_ready(self, file_id: int) -> None:

@@ -15,11 +15,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
 from desktop_app.core.kinds import registry
 from desktop_app.core.searching.filters import Filters
+from desktop_app.gui.widgets import readable
 
 # The kinds and file types come from the kinds registry, so a new kind appears here by itself.
 KIND_CHOICES = (
@@ -52,8 +54,11 @@ class FilterBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self)  # two rows: in one, the bar widened the window past 1024 px
+        rows.setContentsMargins(0, 0, 0, 0)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(first)
+        rows.addLayout(second)
         self.kind = _combo(KIND_CHOICES, "Kind of results")
         self.folder = _combo((("All folders", None),), "Search in one folder only")
         self.file_type = _combo(TYPE_CHOICES, "File type")
@@ -69,22 +74,27 @@ class FilterBar(QWidget):
         self.camera = _combo(((_ANY_CAMERA, None),), "Camera")
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove every filter")
+        for combo in (self.kind, self.folder, self.file_type, self.orientation, self.camera):
+            first.addWidget(combo)
+        first.addStretch(1)
+        size_label = QLabel("Size")
+        size_label.setBuddy(self.min_side)
         for widget in (
-            self.kind,
-            self.folder,
-            self.file_type,
-            self.orientation,
             self.use_from,
             self.date_from,
             self.use_to,
             self.date_to,
-            QLabel("Size"),
+            size_label,
             self.min_side,
-            self.camera,
             self.clear_button,
         ):
-            layout.addWidget(widget)
-        layout.addStretch(1)
+            second.addWidget(widget)
+        second.addStretch(1)
+        for combo in (self.folder, self.camera):  # long paths and names must not widen it
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(14)
         for combo in (self.kind, self.folder, self.file_type, self.orientation, self.camera):
             combo.currentIndexChanged.connect(self.changed)
         for box in (self.use_from, self.use_to):
@@ -156,7 +166,7 @@ class FilterBar(QWidget):
         )
 
     def set_cameras(self, cameras: list[str]) -> None:
-        _refill(self.camera, _ANY_CAMERA, [(c, c) for c in cameras])
+        _refill(self.camera, _ANY_CAMERA, [(readable(c), c) for c in cameras if readable(c)])
 
 
 def _combo(choices: tuple[tuple[str, object], ...], tip: str) -> QComboBox:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core.db.records import FileRecord
 from desktop_app.core.engine import RootStatus
 from desktop_app.core.indexing.watcher import WatchMode
+from desktop_app.gui.icons import icon
 
 Index = QModelIndex | QPersistentModelIndex
 PathRole = Qt.ItemDataRole.UserRole + 1
@@ -42,8 +43,13 @@ class RootsModel(QAbstractListModel):
             return None
         root = self._roots[index.row()]
         mode = self._modes.get(root.path)
+        if role == Qt.ItemDataRole.DecorationRole:  # an offline folder's badge
+            return icon("offline" if not root.online else "folder")
         if role == Qt.ItemDataRole.DisplayRole:
             counts = f"{root.indexed} indexed · {root.pending} pending · {root.failed} failed"
+            total = root.indexed + root.pending + root.failed
+            if root.pending and total:  # this folder's own progress
+                counts += f" · {100 * (total - root.pending) // total}% done"
             state = ""
             if not root.online:
                 state = "\nOffline: entries kept until it returns"

@@ -16,6 +16,7 @@ from PySide6.QtCore import (
     QPoint,
     QSettings,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import (
     QAction,
@@ -29,6 +30,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFileDialog,
     QMainWindow,
     QMenu,
@@ -41,9 +43,13 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
+from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.image import IMAGE_EXTENSIONS
 from desktop_app.core.progress import Progress
 from desktop_app.core.searching.ranking import Hit
+from desktop_app.gui.browse_page import BrowsePage
+from desktop_app.gui.busy import BusyLine, waiting_for
+from desktop_app.gui.cards import timeline_kinds
 from desktop_app.gui.dropping import read_mime
 from desktop_app.gui.duplicates import DuplicatesDialog, open_duplicates
 from desktop_app.gui.indexing import IndexingController
@@ -56,6 +62,7 @@ from desktop_app.gui.results_page import ResultsPage
 from desktop_app.gui.search_bar import SearchBar
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.thumbnails import ThumbnailCache
+from desktop_app.gui.toolbar import MainToolBar
 from desktop_app.gui.welcome import WelcomeView
 from desktop_app.gui.widgets import Banner, IndexingStatus, show_about
 
@@ -78,6 +85,7 @@ class MainWindow(QMainWindow):
         self._new_query = False  # the answer awaited is to a changed query, not a refresh
         self._build(icon)
         self._restore()
+        self._placeholder()
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -90,6 +98,9 @@ class MainWindow(QMainWindow):
             self.results_stack.view,
             self.results_stack.empty_label,
         )
+        self.browse_page = BrowsePage(self.engine, self.thumbnails)
+        self.browse_view = self.browse_page.view
+        self.results_stack.addWidget(self.browse_page)
         self.preview = PreviewPane(self.engine.thumbnail, moments=self.engine.moments)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.library_panel)
@@ -119,6 +130,7 @@ class MainWindow(QMainWindow):
         self.search_bar.results_requested.connect(self.focus_results)
         # Tab from the words goes straight to the hits; the buttons beside the field come after.
         QWidget.setTabOrder(self.search_bar.edit, self.results_view)
+        QWidget.setTabOrder(self.results_view, self.browse_view)
         self.library_panel.add_requested.connect(self.choose_folder)
         self.library_panel.remove_requested.connect(self.remove_folder)
         self.library_panel.rescan_requested.connect(self.indexing.start)
@@ -127,11 +139,25 @@ class MainWindow(QMainWindow):
         self.model_setup.ready.connect(self.indexing.start)
         self.model_setup.message.connect(self._model_message)
         self.banner.action_clicked.connect(self._banner_action)
+        self.busy = BusyLine(
+            self.results_stack.summary, self.results_view, lambda: waiting_for(self.engine), self
+        )
+        self.searcher.started.connect(self._search_started)
         self.searcher.results.connect(self._results)
-        self.searcher.failed.connect(lambda text: self.banner.show_message(text, error=True))
+        self.searcher.failed.connect(self._search_failed)
         self.results_view.selectionModel().currentChanged.connect(self._selected)
+        # Show weaker matches replaces the hits shown (nothing selected): the preview follows.
+        self.results_stack.show_weaker.toggled.connect(self._selected)
         self.results_view.activated_hit.connect(lambda hit: open_file(hit.path))
-        self.results_view.customContextMenuRequested.connect(self._context_menu)
+        self.results_view.customContextMenuRequested.connect(
+            lambda pos: self._context_menu(self.results_view, pos)
+        )
+        self.browse_view.selectionModel().currentChanged.connect(self._browse_selected)
+        self.browse_view.activated_hit.connect(lambda hit: open_file(hit.path))
+        self.browse_view.customContextMenuRequested.connect(
+            lambda pos: self._context_menu(self.browse_view, pos)
+        )
+        self.results_view.zoomed.connect(self.browse_view.set_tile_size)
         self.preview.more_like_this.connect(self.more_like_this)
         self.indexing_status.pause_toggled.connect(self.indexing.set_paused)
         self.indexing_status.cancel_clicked.connect(self.indexing.cancel)
@@ -141,17 +167,22 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for text, shortcut, slot in (
-            ("&Add folder…", QKeySequence("Ctrl+O"), self.choose_folder),
-            ("Search by &image…", QKeySequence("Ctrl+I"), self.choose_query_image),
-            ("Find &duplicates…", QKeySequence("Ctrl+D"), self.find_duplicates),
-            ("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings),
-            ("&Quit", QKeySequence.StandardKey.Quit, self.close),
+        on_toolbar: dict[str, QAction] = {}
+        for text, shortcut, slot, icon_name in (
+            ("&Add folder…", QKeySequence("Ctrl+O"), self.choose_folder, "add-folder"),
+            ("Search by &image…", QKeySequence("Ctrl+I"), self.choose_query_image, "search-image"),
+            ("Find &duplicates…", QKeySequence("Ctrl+D"), self.find_duplicates, "duplicates"),
+            ("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings, "settings"),
+            ("&Quit", QKeySequence.StandardKey.Quit, self.close, ""),
         ):
             action = QAction(text, self)
             action.setShortcut(shortcut)
             action.triggered.connect(slot)
             file_menu.addAction(action)
+            if icon_name:
+                on_toolbar[icon_name] = action
+        self.toolbar = MainToolBar(self, on_toolbar)
+        self.addToolBar(self.toolbar)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Snapfind", self)
         about.triggered.connect(self.show_about)
@@ -176,6 +207,16 @@ class MainWindow(QMainWindow):
         zoom = self.settings.value("results/zoom")
         if zoom is not None:
             self.results_view.set_zoom(int(zoom))
+
+    def _placeholder(self) -> None:
+        """The layout the first paint shows, before :meth:`start` reads anything but the list
+        of folders: the library page with placeholder tiles (not the welcome page a library
+        with folders never needs)."""
+        if self.engine.roots():
+            self.pages.setCurrentIndex(1)
+            self.results_stack.setCurrentWidget(self.browse_page)
+            self.browse_page.summary.setText("Opening the library…")
+            self.browse_view.set_waiting(True)
 
     # -- start and stop ------------------------------------------------------------------------
 
@@ -310,13 +351,44 @@ class MainWindow(QMainWindow):
         """Run the same query again (new files committed, a folder removed); its answer keeps
         the person's selection where the selected file is still among the results."""
         bar = self.search_bar
-        if not self.searcher.run(bar.query(), bar.kinds(), bar.filters()):
-            self._new_query = False
-            self.results_model.set_hits([])
+        if self.searcher.run(bar.query(), bar.kinds(), bar.filters()):
+            if not self._new_query:
+                self.browse_page.stale = True  # the library changed behind the query
+            return
+        new_query, self._new_query = self._new_query, False
+        self.busy.stop()
+        self.results_model.set_hits([])
+        if self.library_panel.roots.rowCount() and not bar.has_query():
+            # The preview first: the library comes back at the width it was left at, so it
+            # is not laid out twice (and is where it was left, to the pixel).
+            self._browse_selected()
+        self._show_empty_state()
+        if self.results_stack.currentWidget() is self.browse_page:
+            self.browse_page.load(self._browse_kinds(), bar.filters(), again=not new_query)
+        else:
             self.preview.show_hit(None)
-            self._show_empty_state()
+
+    def _browse_kinds(self) -> tuple[str, ...]:
+        """With no query the library shows the kinds of the kind filter, or with "All" the
+        kinds that belong in a photo timeline (not every note)."""
+        kinds = self.search_bar.kinds()
+        return timeline_kinds() if set(kinds) == set(registry.names()) else kinds
+
+    def _search_started(self) -> None:
+        """A new query: its wait shows on the results line at once (a refresh of the same
+        query, as files are indexed, runs quietly)."""
+        if self._new_query:
+            self.results_stack.setCurrentIndex(1)  # the results line and the grid
+            self.preview.show_hit(None)  # what was selected answers no new query
+            self.busy.start()
+
+    def _search_failed(self, text: str) -> None:
+        self.busy.stop()
+        self.results_stack.summary.clear()
+        self.banner.show_message(text, error=True)
 
     def _results(self, hits: list[Hit]) -> None:
+        self.busy.stop()
         new_query, self._new_query = self._new_query, False
         selected = None if new_query else self.preview.hit()
         self.results_stack.show_hits(hits)
@@ -334,8 +406,10 @@ class MainWindow(QMainWindow):
     def focus_results(self) -> None:
         """Down from the search field: into the grid, on the selected result or else the first
         (nothing happens while the results page shows a hint instead of hits)."""
-        view = self.results_view
-        if not self.results_model.rowCount() or not view.isVisible():
+        view: QAbstractItemView = self.results_view
+        if self.browse_view.isVisible():
+            view = self.browse_view
+        if not view.model().rowCount() or not view.isVisible():
             return
         view.setFocus(Qt.FocusReason.OtherFocusReason)
         index = view.currentIndex() if view.currentIndex().isValid() else view.model().index(0, 0)
@@ -349,14 +423,22 @@ class MainWindow(QMainWindow):
         if not self.library_panel.roots.rowCount():
             self.results_stack.show_hint("Library is empty. Add a folder to start.")
         elif not self.search_bar.has_query():
-            self.results_stack.show_hint("Type what you are looking for, or drop a photo here.")
+            self.results_stack.setCurrentWidget(self.browse_page)
 
     def _selected(self) -> None:
         index = self.results_view.currentIndex()
+        folded = self.preview.isHidden()
+        self.preview.show_hit(index.data(HitRole) if index.isValid() else None)
+        if folded and index.isValid():  # the preview unfolds: keep the chosen tile in view
+            view = self.results_view
+            QTimer.singleShot(0, lambda: view.scrollTo(view.currentIndex()))
+
+    def _browse_selected(self) -> None:
+        index = self.browse_view.currentIndex()
         self.preview.show_hit(index.data(HitRole) if index.isValid() else None)
 
-    def _context_menu(self, position: QPoint) -> None:
-        index = self.results_view.indexAt(position)
+    def _context_menu(self, view: QAbstractItemView, position: QPoint) -> None:
+        index = view.indexAt(position)
         if not index.isValid():
             return
         hit: Hit = index.data(HitRole)
@@ -366,7 +448,7 @@ class MainWindow(QMainWindow):
         menu.addAction("Open", lambda: open_file(hit.path))
         menu.addAction("Show in folder", lambda: show_in_folder(hit.path))
         menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(hit.path))
-        menu.popup(self.results_view.viewport().mapToGlobal(position))
+        menu.popup(view.viewport().mapToGlobal(position))
 
     # -- drag, drop and paste ------------------------------------------------------------------
 
@@ -408,6 +490,9 @@ class MainWindow(QMainWindow):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Paste) and self.paste():
+            return
+        if event.key() == Qt.Key.Key_Escape and self.search_bar.has_query():
+            self.search_bar.escape()  # back to the library, where it was left
             return
         super().keyPressEvent(event)
 

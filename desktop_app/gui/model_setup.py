@@ -47,6 +47,7 @@ class ModelSetup(QObject):
     def download(self) -> None:
         if self._download is not None and self._download.isRunning():
             return
+        self._box.show_connecting()  # at once: the button must not look idle
         self._download = DownloadTask(self._engine, self)
         self._download.progress.connect(self._box.show_downloading)
         self._download.failed.connect(self._failed)
@@ -64,7 +65,7 @@ class ModelSetup(QObject):
 
     def _failed(self, text: str) -> None:
         self.check()
-        self.message.emit(text, True, ())
+        self.message.emit(text, True, (IMPORT, DOWNLOAD))  # the way that needs no network first
 
     def _succeeded(self) -> None:
         self.check()

@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
@@ -26,7 +26,7 @@ from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.cards import card_for, detail_rows
 from desktop_app.gui.tasks import run_async
 from desktop_app.gui.video_preview import VideoPanel
-from desktop_app.gui.widgets import Banner
+from desktop_app.gui.widgets import Banner, readable
 from desktop_app.humanize import human_bytes
 
 PREVIEW_SIZE = 1024
@@ -105,13 +105,15 @@ class PreviewPane(QWidget):
             self.fields[name] = label
             form.addRow(name, label)
         layout.addLayout(form)
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()  # two rows: the pane fits beside the grid on a laptop
         self.open_button = QPushButton("Open")
         self.reveal_button = QPushButton("Show in folder")
         self.copy_button = QPushButton("Copy path")
         self.similar_button = QPushButton("More like this")
-        for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
-            buttons.addWidget(button)
+        for i, button in enumerate(
+            (self.open_button, self.reveal_button, self.copy_button, self.similar_button)
+        ):
+            buttons.addWidget(button, i // 2, i % 2)
         layout.addLayout(buttons)
         self.notice = Banner(self)
         self.notice.action_clicked.connect(lambda _action: self.copy_path())  # only Copy path
@@ -153,6 +155,8 @@ class PreviewPane(QWidget):
         self.picture.show()
         for button in (self.open_button, self.reveal_button, self.copy_button, self.similar_button):
             button.setEnabled(hit is not None)
+        # Nothing selected: the pane folds away and the grid takes its width.
+        self.setVisible(hit is not None)
         if hit is None:
             for label in self.fields.values():
                 label.clear()
@@ -164,12 +168,13 @@ class PreviewPane(QWidget):
         values = {
             "Name": path.name,
             "Folder": str(path.parent),
-            "Match": f"{hit.relevance:.0%} (cosine {hit.score:.3f}, rank {hit.rank})",
+            # A browsed file (rank 0) matched no query.
+            "Match": f"{hit.relevance:.0%}, result {hit.rank}" if hit.rank else "",
             "Dimensions": f"{hit.width} × {hit.height}" if hit.width else "",
             "Taken": time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.taken_at))
             if hit.taken_at
             else "",
-            "Camera": hit.camera or "",
+            "Camera": readable(hit.camera),
             "Size": human_bytes(hit.size),
             **card.details(),
         }

@@ -16,6 +16,7 @@ RESULTS_K = 500
 
 
 class Searcher(QObject):
+    started = Signal()  # a query is running (the answer is results or failed)
     results = Signal(object)  # list[Hit]
     failed = Signal(str)
 
@@ -23,13 +24,16 @@ class Searcher(QObject):
         super().__init__(parent)
         self._engine = engine
         self._query_id = 0
+        self.running = False
 
     def run(self, query: Query, kinds: tuple[str, ...], filters: Filters) -> bool:
         """Start the query; False (and nothing started) when there is nothing to search."""
         self._query_id += 1
+        self.running = not query.is_empty
         if query.is_empty:
             return False
         query_id, engine = self._query_id, self._engine
+        self.started.emit()
         run_async(
             lambda: engine.query(query, RESULTS_K, kinds=kinds, filters=filters),
             lambda hits: self._answer(query_id, hits),
@@ -39,8 +43,10 @@ class Searcher(QObject):
 
     def _answer(self, query_id: int, hits: list[Hit]) -> None:
         if query_id == self._query_id:
+            self.running = False
             self.results.emit(hits)
 
     def _error(self, query_id: int, message: str) -> None:
         if query_id == self._query_id:
+            self.running = False
             self.failed.emit(message)

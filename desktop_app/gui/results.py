@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QListView, QSlide
 
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.cards import card_for
-from desktop_app.gui.thumbnails import ThumbnailCache, centred_square, placeholder
+from desktop_app.gui.thumbnails import ThumbnailCache, placeholder, standing_square
 
 HitRole = Qt.ItemDataRole.UserRole + 1
 ZOOM_MIN, ZOOM_MAX, ZOOM_DEFAULT = 96, 256, 160
@@ -113,7 +113,7 @@ class ResultsModel(QAbstractListModel):
         pixmap = self._thumbnails.get(hit)
         if pixmap is None:
             return placeholder(self._icon_size, self._thumbnails.failed(hit.file_id))
-        scaled = centred_square(pixmap, self._icon_size)
+        scaled = standing_square(pixmap, self._icon_size)
         self._scaled[key] = scaled
         return scaled
 

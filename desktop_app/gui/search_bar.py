@@ -29,6 +29,7 @@ from desktop_app.core.searching.filters import Filters
 from desktop_app.core.searching.ranking import Hit
 from desktop_app.gui.cards import card_for
 from desktop_app.gui.filter_bar import FilterBar
+from desktop_app.gui.icons import icon
 from desktop_app.gui.term_chips import TermChips
 
 DEBOUNCE_MS = 250
@@ -55,7 +56,11 @@ class SearchBar(QWidget):
         self.add_button.setToolTip(
             "Keep these words as a separate term (then add more words, or avoid them with −)"
         )
+        self.add_button.setAccessibleName("Keep these words as a term")
         self.filter_button = QToolButton()
+        self.filter_button.setIcon(icon("filters"))
+        self.filter_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.filter_button.setAccessibleName("Filters")
         self.filter_button.setCheckable(True)
         self.filter_button.setToolTip("Show or hide the filters")
         self.filter_bar = FilterBar()
@@ -84,6 +89,11 @@ class SearchBar(QWidget):
         self.filter_button.toggled.connect(self.filter_bar.setVisible)
         self.filter_bar.changed.connect(self._filters_changed)
         self._update_filter_button()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # light or dark icon
+            self.filter_button.setIcon(icon("filters", self.palette()))
+        super().changeEvent(event)
 
     # -- the query ---------------------------------------------------------------------------
 
@@ -128,6 +138,13 @@ class SearchBar(QWidget):
             self._remember(words)
             self.edit.clear()
             self.chips.add(query.text(words), words)
+
+    def escape(self) -> None:
+        """Escape: leave the search (its words go to the history) for the library view."""
+        self._timer.stop()
+        if words := self.text():
+            self._remember(words)
+        self.clear_terms()
 
     def clear_terms(self) -> None:
         self.edit.clear()
@@ -193,6 +210,9 @@ class SearchBar(QWidget):
             assert isinstance(event, QKeyEvent)
             popup = self.edit.completer().popup()
             popup_open = popup is not None and popup.isVisible()
+            if event.key() == Qt.Key.Key_Escape and not popup_open and self.has_query():
+                self.escape()
+                return True
             if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down) and not popup_open:
                 if event.key() == Qt.Key.Key_Down and self._history_pos < 0:
                     self.results_requested.emit()

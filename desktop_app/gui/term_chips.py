@@ -56,6 +56,7 @@ class TermChip(QFrame):
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Remove this from the search")
+        self.close_button.setAccessibleName(f"Remove {label} from the search")
         for widget in (self.sign, self.picture, self.name, self.weight, self.close_button):
             layout.addWidget(widget)
         self._label = label

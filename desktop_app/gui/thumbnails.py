@@ -20,6 +20,8 @@ from desktop_app.gui.tasks import run_async
 
 THUMBNAIL_SIZE = 256
 MAX_CACHED = 1500  # pixmaps of 256 px: about 300 MB at most, usually far less
+MAX_WAITING = 300  # requests not started yet (a few screens of tiles)
+WORKERS = 2
 
 
 class ThumbnailCache(QObject):
@@ -35,8 +37,10 @@ class ThumbnailCache(QObject):
         self._cards: dict[int, Card] = {}  # how an arriving picture is decorated
         self._in_flight: set[int] = set()
         self._failed: set[int] = set()
+        self._waiting: OrderedDict[int, None] = OrderedDict()  # requested, not started
+        self._running = 0
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
+        self.pool.setMaxThreadCount(WORKERS)
 
     def get(self, hit: Hit) -> QPixmap | None:
         """The hit's tile: the one its card draws, or the indexed picture if it is in memory
@@ -64,13 +68,28 @@ class ThumbnailCache(QObject):
             return pixmap
         if file_id not in self._in_flight and file_id not in self._failed:
             self._in_flight.add(file_id)
-            run_async(
-                lambda: self._decode(file_id),
-                lambda image: self._arrived(file_id, image),
-                lambda _msg: self._arrived(file_id, None),
-                pool=self.pool,
-            )
+            self._waiting[file_id] = None
+            while len(self._waiting) > MAX_WAITING:  # scrolled past long ago: asked again if seen
+                stale, _ = self._waiting.popitem(last=False)
+                self._in_flight.discard(stale)
+            self._pump()
         return None
+
+    def _pump(self) -> None:
+        """Start the newest requests first: after a fling or a jump, the tiles on screen now
+        are the last asked for, and the ones scrolled past wait (or are dropped)."""
+        while self._running < WORKERS and self._waiting:
+            file_id, _ = self._waiting.popitem(last=True)
+            self._running += 1
+            self._start(file_id)
+
+    def _start(self, file_id: int) -> None:
+        run_async(
+            lambda: self._decode(file_id),
+            lambda image: self._arrived(file_id, image),
+            lambda _msg: self._arrived(file_id, None),
+            pool=self.pool,
+        )
 
     def _decode(self, file_id: int) -> QImage | None:
         moment = self._moments.get(file_id)
@@ -84,6 +103,8 @@ class ThumbnailCache(QObject):
         return None if image.isNull() else image
 
     def _arrived(self, file_id: int, image: QImage | None) -> None:
+        self._running -= 1
+        self._pump()
         self._in_flight.discard(file_id)
         if image is None:
             self._failed.add(file_id)
@@ -101,6 +122,10 @@ class ThumbnailCache(QObject):
             self._moments.pop(dropped, None)
         return pixmap
 
+    def busy(self) -> bool:
+        """Whether pictures are being decoded or wait for their turn."""
+        return self._running > 0 or bool(self._waiting)
+
     def failed(self, file_id: int) -> bool:
         return file_id in self._failed
 
@@ -112,7 +137,21 @@ class ThumbnailCache(QObject):
 
 
 def placeholder(size: int, failed: bool = False) -> QPixmap:
-    """A neutral tile shown while a thumbnail loads (or when it cannot be made)."""
+    """A neutral tile shown while a thumbnail loads (or when it cannot be made), in the
+    tile's final size; drawn once per size and palette (a fling draws hundreds)."""
+    key = (size, failed, QApplication.palette().cacheKey())
+    pixmap = _placeholders.get(key)
+    if pixmap is None:
+        if len(_placeholders) > 32:
+            _placeholders.clear()
+        pixmap = _placeholders[key] = _draw_placeholder(size, failed)
+    return pixmap
+
+
+_placeholders: dict[tuple[int, bool, int], QPixmap] = {}
+
+
+def _draw_placeholder(size: int, failed: bool) -> QPixmap:
     pixmap = QPixmap(QSize(size, size))
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
@@ -129,15 +168,17 @@ def placeholder(size: int, failed: bool = False) -> QPixmap:
     return pixmap
 
 
-def centred_square(pixmap: QPixmap, size: int) -> QPixmap:
-    """Scale into a transparent square, so landscape and portrait tiles line up in the grid and
-    a tile keeps the size its placeholder had (the view need not lay out again)."""
+def standing_square(pixmap: QPixmap, size: int) -> QPixmap:
+    """Scale into a transparent square, centred across and standing on its bottom edge, so
+    every picture in a row ends on the same line right above its caption (a landscape centred
+    upright floated above its name, higher or lower than its portrait neighbours), and a tile
+    keeps the size its placeholder had (the view need not lay out again)."""
     scaled = pixmap.scaled(
         size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
     square = QPixmap(size, size)
     square.fill(Qt.GlobalColor.transparent)
     painter = QPainter(square)
-    painter.drawPixmap((size - scaled.width()) // 2, (size - scaled.height()) // 2, scaled)
+    painter.drawPixmap((size - scaled.width()) // 2, size - scaled.height(), scaled)
     painter.end()
     return square

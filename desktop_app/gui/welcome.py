@@ -65,6 +65,16 @@ class ModelBox(QFrame):
         self.import_button.setEnabled(True)
         self.show()
 
+    def show_connecting(self) -> None:
+        """Before the first byte: a moving bar, so the wait shows."""
+        self.download_button.setEnabled(False)
+        self.import_button.setEnabled(False)
+        self.cancel_button.show()
+        self.progress.show()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Connecting…")
+        self.message.setText("<b>Connecting to the model hub…</b>")
+
     def show_downloading(self, done: int, total: int | None, speed: float) -> None:
         self.download_button.setEnabled(False)
         self.import_button.setEnabled(False)

@@ -36,6 +36,7 @@ class Banner(QFrame):
         self._row = layout
         close = QToolButton()
         close.setText("✕")
+        close.setAccessibleName("Close this message")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
@@ -74,6 +75,12 @@ class Banner(QFrame):
 
     def text(self) -> str:
         return self.label.text()
+
+
+def readable(text: str | None) -> str:
+    """Text from a file's metadata as it can be shown: control characters (a camera name
+    padded with NUL bytes drew boxes) dropped, spaces trimmed."""
+    return "".join(c for c in text or "" if c.isprintable()).strip()
 
 
 def format_eta(seconds: float | None) -> str:
