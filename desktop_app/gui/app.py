@@ -1,8 +1,10 @@
 """``snapfind``: start the desktop app. The window appears first; models load on first use."""
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
@@ -11,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop_app import __version__
 
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
 
 def app_icon() -> QIcon:
@@ -22,11 +24,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="snapfind", description="Snapfind desktop app")
     parser.add_argument("--home", help="data folder (default: $SNAPFIND_HOME or the platform's)")
     parser.add_argument("--version", action="version", version=f"snapfind {__version__}")
+    parser.add_argument("pictures", nargs="*", metavar="PICTURE", help="search by this picture")
     args = parser.parse_args(argv)
+    if not QApplication.instance():
+        from desktop_app.gui.qt_platform import platform_problem
+
+        if problem := platform_problem():  # Qt would abort with a message about plugins
+            sys.stderr.write(problem + "\n")
+            return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     QApplication.setApplicationName("Snapfind")
     QApplication.setOrganizationName("Snapfind")
     QApplication.setApplicationVersion(__version__)
+    QApplication.setDesktopFileName("io.github.snapfind.Snapfind")  # its menu entry and icon
     icon = app_icon()
     QApplication.setWindowIcon(icon)
     settings = QSettings()
@@ -44,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(engine, icon, settings)
     window.show()
     QTimer.singleShot(0, window.start)
+    for picture in args.pictures:  # "Open with Snapfind" on a picture
+        QTimer.singleShot(0, partial(window.search_by_image, os.path.abspath(picture)))
     # Load the index and the text model while the window is being looked at (not on the
     # first query); a failure here is reported by the query that needs the model.
     QTimer.singleShot(0, lambda: run_async(engine.warm_up, lambda _: None, lambda _: None))
