@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QThreadPool, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # first query); a failure here is reported by the query that needs the model.
     QTimer.singleShot(0, lambda: run_async(engine.warm_up, lambda _: None, lambda _: None))
     code = app.exec()
+    # Closed right after opening: let the warm-up or a search still running finish, rather than
+    # have the interpreter shut down under it.
+    QThreadPool.globalInstance().waitForDone()
     try:
         engine.close()  # saves the index: a full disk says so rather than a traceback
     except KnownError as err:
