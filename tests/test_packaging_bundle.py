@@ -125,7 +125,7 @@ def test_bundle_has_no_gpu_libraries_and_keeps_sources_torchscript_reads(bundle:
         "open_clip/transformer.py",
         "timm/layers/activations.py",
         "transformers/models/bert/modeling_bert.py",
-        "sentence_transformers/models/Pooling.py",
+        "sentence_transformers/sentence_transformer/modules/pooling.py",
     ):
         assert (internal / source).is_file(), f"{source} not collected"
 
