@@ -31,8 +31,16 @@ def drop_from_page_cache(folder: Path) -> None:
                 os.close(fd)
 
 
-def time_to_first_paint(command: list[str], work: Path) -> float:
-    """Seconds from spawning ``command`` to its 'first paint' line; the run must exit 0."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a running process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_to_first_paint(command: list[str], work: Path) -> tuple[float, float]:
+    """Seconds from spawning ``command`` to its 'first paint' line, and the CPU seconds it had
+    used by then (on a busy machine the wall time stretches, the CPU time much less); the run
+    must exit 0."""
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
@@ -50,26 +58,30 @@ def time_to_first_paint(command: list[str], work: Path) -> float:
         env=env,
     ) as process:
         assert process.stdout is not None
-        painted = None
+        painted = cpu = None
         for line in process.stdout:
             if "first paint" in line and painted is None:
                 painted = time.monotonic() - started
+                cpu = cpu_seconds(process.pid)
         code = process.wait(timeout=120)
         errors = process.stderr.read() if process.stderr else ""
-    if code != 0 or painted is None:
+    if code != 0 or painted is None or cpu is None:
         raise SystemExit(f"{command[0]} exited {code} without painting:\n{errors}")
-    return painted
+    return painted, cpu
 
 
 def measure(label: str, command: list[str], runs: int, cold: Path | None) -> list[float]:
-    times = []
+    times, cpus = [], []
     with tempfile.TemporaryDirectory(prefix="snapfind-start-") as work:
         for _ in range(runs):
             if cold is not None:
                 drop_from_page_cache(cold)
-            times.append(time_to_first_paint(command, Path(work)))
+            wall, cpu = time_to_first_paint(command, Path(work))
+            times.append(wall)
+            cpus.append(cpu)
     print(
-        f"{label:<34} first {times[0]:5.2f} s   median {statistics.median(times):5.2f} s"
+        f"{label:<18} first {times[0]:5.2f} s   median {statistics.median(times):5.2f} s"
+        f"   CPU median {statistics.median(cpus):5.2f} s"
         f"   ({runs} runs: {', '.join(f'{t:.2f}' for t in times)})",
         flush=True,
     )
