@@ -1,13 +1,13 @@
 """The app's icons: the desktop theme's where it has one, else the set shipped in
-``resources/icons`` (simple line drawings in a light-theme and a dark-theme variant, picked by
-the palette in use, so they stay visible on a dark desktop)."""
+``desktop_app/resources/icons`` (simple line drawings in a light-theme and a dark-theme
+variant, picked by the palette in use, so they stay visible on a dark desktop)."""
 
 from pathlib import Path
 
 from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-ICONS_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "icons"
+ICONS_DIR = Path(__file__).resolve().parent.parent / "resources" / "icons"
 # Our name -> the freedesktop theme name tried first.
 THEME_NAMES = {
     "add-folder": "folder-new",
