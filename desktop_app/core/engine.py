@@ -98,6 +98,14 @@ class Engine:
         self._queries = QueryRunner(self.library, self.encoders.get, self.file)
 
     def close(self) -> None:
+        from desktop_app.core.encoders.packed_clip import PackedClipEncoder
+
+        clip = self.encoders.clip.loaded()
+        if isinstance(clip, PackedClipEncoder):
+            # A load of the full model still under way in the background: let it end before
+            # the process can (a thread killed inside torch's import could hang the exit).
+            # Never longer than today's path, which loads it before the first picture.
+            clip.wait_for_full_model()
         self.library.close()
 
     def __enter__(self) -> "Engine":
