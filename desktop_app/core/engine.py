@@ -317,10 +317,12 @@ class Engine:
         *,
         kinds: tuple[str, ...] = (),
         filters: Filters | None = None,
+        mode: str = "fused",
     ) -> list[Hit]:
-        """The best ``k`` files for a query of weighted terms; see :class:`QueryRunner`."""
+        """The best ``k`` files for a query of weighted terms; see :class:`QueryRunner`
+        (``mode``: "fused", or "meaning" / "keywords" alone)."""
         return self._queries.run(
-            query, k, kinds=kinds or registry.names(), filters=filters or Filters()
+            query, k, kinds=kinds or registry.names(), filters=filters or Filters(), mode=mode
         )
 
     def duplicate_scan(

@@ -34,6 +34,8 @@ class FileRecord:
     camera: str | None
     status: str
     error: str | None
+    tags: str | None = None  # the words its camera or photo manager wrote (EXIF/XMP/IPTC)
+    exposure: bool | None = None  # a camera recorded an exposure (None: not known)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> "FileRecord":
@@ -51,6 +53,8 @@ class FileRecord:
             camera=row["camera"],
             status=row["status"],
             error=row["error"],
+            tags=row["tags"],
+            exposure=None if row["exposure"] is None else bool(row["exposure"]),
         )
 
 

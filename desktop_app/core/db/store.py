@@ -23,7 +23,8 @@ from desktop_app.core.db.records import FileRecord, KnownFile, Root
 from desktop_app.core.db.units import UnitTables
 
 _FILE_COLUMNS = (
-    "id, root_id, path, size, mtime_ns, hash, kind, width, height, taken_at, camera, status, error"
+    "id, root_id, path, size, mtime_ns, hash, kind, width, height, taken_at, camera, status, error,"
+    " tags, exposure"
 )
 
 

@@ -188,7 +188,8 @@ class UnitTables:
                     )
                 conn.execute(
                     "UPDATE files SET status = ?, error = NULL, hash = ?, width = ?,"
-                    " height = ?, taken_at = ?, camera = ?, updated_at = ? WHERE id = ?",
+                    " height = ?, taken_at = ?, camera = ?, tags = ?, exposure = ?,"
+                    " updated_at = ? WHERE id = ?",
                     (
                         "indexed" if item.complete else "pending",
                         meta.get("hash"),
@@ -196,6 +197,8 @@ class UnitTables:
                         meta.get("height"),
                         meta.get("taken_at"),
                         meta.get("camera"),
+                        meta.get("tags"),
+                        None if meta.get("exposure") is None else int(meta["exposure"]),
                         time.time(),
                         record.id,
                     ),

@@ -17,6 +17,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from desktop_app.core.kinds import photo_tags
 from desktop_app.core.kinds.base import (
     CLIP,
     DecodeError,
@@ -26,6 +27,7 @@ from desktop_app.core.kinds.base import (
     Unit,
     UnitModels,
 )
+from desktop_app.core.kinds.photo_tags import embedded_tags
 
 pillow_heif.register_heif_opener()
 
@@ -96,6 +98,8 @@ class ImageMeta:
     height: int
     taken_at: float | None
     camera: str | None
+    tags: str | None = None  # EXIF/IPTC/XMP words (see photo_tags)
+    exposure: bool | None = None  # the camera recorded an exposure
 
 
 def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.Image, ImageMeta]:
@@ -116,6 +120,7 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
             image: Image.Image = Image.open(io.BytesIO(data))
             width, height = image.size
             meta_exif = _read_exif(image)
+            tags = embedded_tags(image)
             if draft_size and image.format == "JPEG":
                 image.draft("RGB", _draft_box(width, height, draft_size))
             image.load()  # GIF/APNG/multi-page TIFF: the first frame
@@ -133,7 +138,9 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
     taken_at, camera = meta_exif
     # The file's own size, upright, even when it was decoded at a reduced scale.
     upright = (width, height) if rgb.size == decoded else (height, width)
-    return rgb, ImageMeta(upright[0], upright[1], taken_at, camera)
+    return rgb, ImageMeta(
+        upright[0], upright[1], taken_at, camera, tags.words, tags.exposure
+    )
 
 
 def _draft_box(width: int, height: int, short_side: int) -> tuple[int, int]:
@@ -255,6 +262,8 @@ class ImageExtractor:
                 "height": meta.height,
                 "taken_at": meta.taken_at,
                 "camera": meta.camera,
+                "tags": photo_tags.join([meta.tags, *photo_tags.sidecar_words(source.path)]),
+                "exposure": meta.exposure,
             },
             [Unit(CLIP, pixels=prepare(image))],
         )

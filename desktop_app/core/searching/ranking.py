@@ -41,6 +41,7 @@ class Hit:
     span: Span | None = None  # where the best unit sits: a document's lines, a moment…
     snippet: str | None = None  # the best unit's words, for text units
     modified_at: float | None = None  # the file's modification time when it was indexed
+    companions: tuple[str, ...] = ()  # the same picture's other files (a RAW's camera JPEG)
 
     @property
     def line_start(self) -> int | None:
