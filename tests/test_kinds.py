@@ -129,9 +129,9 @@ def _postcard(path: Path, caption: str, seed: int) -> Path:
 
 
 def test_registry_lists_kinds_spaces_and_file_types() -> None:
-    assert registry.names() == ("image", "document")
+    assert registry.names() == ("image", "document", "raw")
     assert registry.spaces() == (CLIP, TEXT)
-    assert registry.kinds_in(CLIP) == ("image",)
+    assert registry.kinds_in(CLIP) == ("image", "raw")
     assert registry.file_types()["jpeg"] == (".jpg", ".jpeg", ".jpe", ".jfif")
     assert registry.kind_of_type("markdown") == "document"
     assert registry.kind_of("/x/a.JPG", "a.JPG") == "image"
@@ -141,9 +141,9 @@ def test_registry_lists_kinds_spaces_and_file_types() -> None:
 
 def test_a_registered_kind_is_gone_after_its_block() -> None:
     with registry.registered(RecipeExtractor()):
-        assert registry.names() == ("image", "document", "recipe")
+        assert registry.names() == ("image", "document", "raw", "recipe")
         assert registry.kind_of("/x/cake.recipe", "cake.recipe") == "recipe"
-    assert registry.names() == ("image", "document")
+    assert registry.names() == ("image", "document", "raw")
     assert registry.kind_of("/x/cake.recipe", "cake.recipe") is None
 
 

@@ -26,6 +26,7 @@ from desktop_app.core.indexing.watcher import FolderWatcher
 from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import CLIP, DecodeError
 from desktop_app.core.kinds.image import ImageExtractor
+from desktop_app.core.kinds.raw import RawExtractor
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.searching import terms as query_terms
 from desktop_app.core.searching.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
@@ -367,9 +368,9 @@ class Engine:
         return record
 
     def thumbnail(self, target: int | str, size: int = 256) -> Path | None:
-        """A cached JPEG thumbnail of an indexed picture; None for documents."""
+        """A cached JPEG thumbnail of an indexed picture or RAW photo; None for documents."""
         record = self.file(target)
-        if record.kind != ImageExtractor.name or not record.hash:
+        if record.kind not in (ImageExtractor.name, RawExtractor.name) or not record.hash:
             return None
         try:
             return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)

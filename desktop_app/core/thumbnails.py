@@ -10,6 +10,7 @@ from pathlib import Path
 
 from desktop_app.core.kinds.base import DecodeError
 from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.kinds.raw import decode_raw, is_raw
 
 THUMBNAIL_QUALITY = 85
 
@@ -31,7 +32,8 @@ def thumbnail(cache_dir: Path, source: str, content_hash: str, size: int) -> Pat
             data = handle.read()
     except OSError as err:
         raise DecodeError(f"cannot read ({err.strerror or err})") from None
-    image, _ = decode_image(data, draft_size=size)
+    decode = decode_raw if is_raw(source) else decode_image  # a RAW: its embedded preview
+    image, _ = decode(data, draft_size=size)
     image.thumbnail((size, size))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

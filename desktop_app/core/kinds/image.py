@@ -191,13 +191,17 @@ def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
 
 def _read_exif(image: Image.Image) -> tuple[float | None, str | None]:
     try:
-        exif = image.getexif()
-        sub = exif.get_ifd(_EXIF_IFD)
-        stamp = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-        make = str(exif.get(_MAKE) or "").strip("\x00 ").strip()
-        model = str(exif.get(_MODEL) or "").strip("\x00 ").strip()
+        return exif_date_camera(image.getexif())
     except Exception:  # EXIF in the wild is arbitrary, and this metadata is optional
         return None, None
+
+
+def exif_date_camera(exif: Image.Exif) -> tuple[float | None, str | None]:
+    """(date taken, camera) from an EXIF block; may raise on damaged EXIF."""
+    sub = exif.get_ifd(_EXIF_IFD)
+    stamp = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    make = str(exif.get(_MAKE) or "").strip("\x00 ").strip()
+    model = str(exif.get(_MODEL) or "").strip("\x00 ").strip()
     camera = (
         model
         if not make or model.lower().startswith(make.lower().split()[0])

@@ -71,23 +71,30 @@ class PhotoTags:
 def embedded_tags(image: Image.Image) -> PhotoTags:
     """The words in a picture's own EXIF, IPTC and XMP, and whether EXIF records an exposure.
     Call it on an opened image before or after ``load``."""
-    values: list[str | None] = []
-    exposure = False
     try:
-        exif = image.getexif()
-        sub = exif.get_ifd(_EXIF_IFD)
-        values += [_text(exif.get(tag)) for tag in (_DESCRIPTION, _ARTIST)]
-        values += [_xp_text(exif.get(tag)) for tag in _XP_TAGS]
-        values += [_user_comment(sub.get(_USER_COMMENT))]
-        values += [_text(sub.get(tag)) for tag in (_LENS_MAKE, _LENS_MODEL)]
-        exposure = any(sub.get(tag) not in (None, 0, "") for tag in _EXPOSURE_TAGS)
+        values, exposure = exif_words(image.getexif())
     except Exception:  # EXIF in the wild is arbitrary: no words from it
-        pass
+        values, exposure = [], False
     values.extend(_iptc_words(image))
     packet = _xmp_packet(image)
     if packet:
         values.extend(xmp_words(packet))
     return PhotoTags(join(values), exposure)
+
+
+def exif_words(exif: Image.Exif) -> tuple[list[str | None], bool]:
+    """The words of an EXIF block (and of the XMP packet a TIFF keeps in tag 700), and whether
+    it records an exposure. May raise on damaged EXIF."""
+    sub = exif.get_ifd(_EXIF_IFD)
+    values = [_text(exif.get(tag)) for tag in (_DESCRIPTION, _ARTIST)]
+    values += [_xp_text(exif.get(tag)) for tag in _XP_TAGS]
+    values += [_user_comment(sub.get(_USER_COMMENT))]
+    values += [_text(sub.get(tag)) for tag in (_LENS_MAKE, _LENS_MODEL)]
+    packet = exif.get(700)
+    if isinstance(packet, (bytes, bytearray)):
+        values.extend(xmp_words(bytes(packet)))
+    exposure = any(sub.get(tag) not in (None, 0, "") for tag in _EXPOSURE_TAGS)
+    return values, exposure
 
 
 def sidecar_words(path: str) -> list[str]:

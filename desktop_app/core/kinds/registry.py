@@ -12,8 +12,9 @@ from desktop_app.core.errors import KnownError
 from desktop_app.core.kinds.base import Extractor
 from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
+from desktop_app.core.kinds.raw import RawExtractor
 
-_KINDS: list[Extractor] = [ImageExtractor(), DocumentExtractor()]
+_KINDS: list[Extractor] = [ImageExtractor(), DocumentExtractor(), RawExtractor()]
 
 
 def kinds() -> tuple[Extractor, ...]:
