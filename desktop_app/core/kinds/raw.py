@@ -53,7 +53,11 @@ RAW_EXTENSIONS = frozenset(RAW_FILE_TYPES["raw"])
 # A preview whose shorter side is below this is a thumbnail, too small to stand for the photo.
 MIN_PREVIEW_SIDE = 200
 # LibRaw's flip code -> the turn that makes the picture upright.
-_TURNS = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
+_TURNS = {
+    3: Image.Transpose.ROTATE_180,
+    5: Image.Transpose.ROTATE_90,
+    6: Image.Transpose.ROTATE_270,
+}
 _ORIENTATION = 0x0112
 
 
