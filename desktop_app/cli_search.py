@@ -54,7 +54,8 @@ def print_hits(hits: Sequence[Any], args: argparse.Namespace) -> None:
         out("-" * 40)
     for hit in good or closest:
         where = f"  ({hit.span.describe()})" if hit.span else ""
-        out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{where}")
+        also = "".join(f"  + {display(os.path.basename(p))}" for p in hit.companions)
+        out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{where}{also}")
 
 
 def add_result_options(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +88,14 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--orientation", choices=["landscape", "portrait", "square"])
     group.add_argument("--min-side", type=int, metavar="PX", help="shorter side at least PX")
     group.add_argument("--camera", metavar="TEXT", help="camera make or model contains TEXT")
+    group.add_argument(
+        "--origin",
+        choices=["camera", "screenshot"],
+        help="camera photos (exposure recorded) or screenshots and graphics (none)",
+    )
+    group.add_argument(
+        "--has-text", action="store_true", help="only files with text in them (documents…)"
+    )
 
 
 def filters_from(args: argparse.Namespace) -> Any:
@@ -101,6 +110,8 @@ def filters_from(args: argparse.Namespace) -> Any:
         orientation=args.orientation,
         min_side=args.min_side,
         camera=args.camera,
+        origin=args.origin,
+        has_text=args.has_text,
     )
 
 

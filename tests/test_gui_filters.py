@@ -119,6 +119,7 @@ def test_kind_and_folder_filters_change_the_results(
         "All",
         "Images",
         "Documents",
+        "RAW photos",
     ]
     with qtbot.waitSignal(window.searcher.results, timeout=WAIT_MS):
         bar.kind.setCurrentIndex(2)
