@@ -92,9 +92,7 @@ def library(
     base = tmp_path_factory.mktemp("keywords")
     root = base / "library"
     build_library(root)
-    engine = Engine(
-        base / "home", clip_loader=lambda: tiny_clip, text_loader=lambda: minilm
-    )
+    engine = Engine(base / "home", clip_loader=lambda: tiny_clip, text_loader=lambda: minilm)
     engine.add_root(root)
     list(engine.index())
     yield engine, root

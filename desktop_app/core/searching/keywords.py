@@ -20,6 +20,7 @@ Syntax: ``"a quoted phrase"`` must appear as written; ``name:``, ``folder:``, ``
 only files that match are returned.
 """
 
+import json
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -130,9 +131,7 @@ def _term(token: Token, prefix: bool, column: bool) -> str | None:
 
 def _content_tokens(query: KeywordQuery) -> list[Token]:
     """The tokens that count: stopwords go unless quoted, restricted or all there is."""
-    kept = [
-        t for t in query.tokens if t.phrase or t.field or t.text.lower() not in STOPWORDS
-    ]
+    kept = [t for t in query.tokens if t.phrase or t.field or t.text.lower() not in STOPWORDS]
     return kept or list(query.tokens)
 
 
@@ -169,6 +168,7 @@ def search(
     if query.is_empty:
         return []
     condition, params = where
+    words = [w for token in _content_tokens(query) for w in _words(token)]
     found: dict[int, KeywordHit] = {}
     tiers = (0, 1) if query.required else (0, 1, 2)
     for tier in tiers:
@@ -179,13 +179,69 @@ def search(
         if files_expr:
             lists.append(_file_matches(conn, files_expr, condition, params, limit))
         if units_expr:
-            lists.append(_unit_matches(conn, units_expr, condition, params, limit))
+            lists.append(_unit_matches(conn, units_expr, condition, params, limit, words))
         for file_id, span, snippet in _interleave(lists):
             if file_id not in found and len(found) < limit:
                 found[file_id] = KeywordHit(
                     file_id, len(found) + 1, TIER_RELEVANCE[tier], span, snippet
                 )
     return list(found.values())
+
+
+def _ranked(
+    conn: sqlite3.Connection,
+    table: str,
+    expression: str,
+    outer: str,
+    condition: str,
+    params: Sequence[object],
+    limit: int,
+) -> list[tuple]:
+    """The best matches of ``table`` that pass the filters, best first.
+
+    The FTS5 query ranks and cuts on its own (BM25 in C over the matching rows), then only the
+    kept rows are joined with ``files`` and filtered: ranking a common word's thousands of
+    matches through the join took tens of milliseconds at 100k files. When the filters leave
+    too few, a deeper cut is tried.
+    """
+    weights = "4.0, 1.0, 2.0" if table == "file_words" else "1.0"
+    score = f"bm25({table}, {weights})"
+    if _run(
+        conn,
+        f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT 1 OFFSET {_COMMON}",
+        (expression,),
+    ):
+        # Words that thousands of rows share: BM25 barely tells them apart (their weight is
+        # low), and scoring every row costs tens of milliseconds; the newest rows stand in.
+        score, order = "0", "rowid DESC"
+    else:
+        order = "score"
+    depth = limit * 2
+    while True:
+        found = _run(
+            conn,
+            f"SELECT rowid, {score} AS score FROM {table} WHERE {table} MATCH ?"
+            f" ORDER BY {order} LIMIT ?",
+            (expression, depth),
+        )
+        ids = [row[0] for row in found]
+        rows = _run(
+            conn,
+            f"SELECT {outer} FROM (SELECT value AS id, key AS position FROM json_each(?)) w"
+            f" {_JOINS[table]} WHERE f.status != 'failed' AND {condition} ORDER BY w.position",
+            (json.dumps(ids), *params),
+        )
+        if len(rows) >= limit or len(found) < depth or depth >= _MAX_DEPTH:
+            return rows
+        depth *= 8
+
+
+_JOINS = {
+    "file_words": "JOIN files f ON f.id = w.id",
+    "unit_words": "JOIN units u ON u.rowid = w.id JOIN files f ON f.id = u.file_id",
+}
+_MAX_DEPTH = 50_000
+_COMMON = 1000  # matching rows from which a word counts as common
 
 
 def _file_matches(
@@ -195,15 +251,17 @@ def _file_matches(
     params: Sequence[object],
     limit: int,
 ) -> list[tuple[int, Span | None, str | None]]:
-    rows = _run(
-        conn,
-        "SELECT f.id, w.tags FROM file_words w JOIN files f ON f.id = w.rowid"
-        f" WHERE file_words MATCH ? AND f.status != 'failed' AND {condition}"
-        " ORDER BY bm25(file_words, 4.0, 1.0, 2.0) LIMIT ?",
-        (expression, *params, limit),
-    )
+    rows = _ranked(conn, "file_words", expression, "f.id", condition, params, limit)
+    ids = [fid for (fid,) in rows[:limit]]
     # Tags and camera are shown when they matched: the name is on the card already.
-    return [(fid, None, _tag_snippet(tags)) for fid, tags in rows]
+    tags = dict(
+        _run(
+            conn,
+            f"SELECT id, tags FROM files WHERE id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+    )
+    return [(fid, None, _tag_snippet(tags.get(fid))) for fid in ids]
 
 
 def _tag_snippet(tags: str | None) -> str | None:
@@ -217,25 +275,55 @@ def _unit_matches(
     condition: str,
     params: Sequence[object],
     limit: int,
+    words: Sequence[str],
 ) -> list[tuple[int, Span | None, str | None]]:
     # Units of a model's previous vector set stay until its new one is complete: a file can
     # come up twice here, and only its best unit counts.
-    rows = _run(
+    rows = _ranked(
         conn,
-        "SELECT u.file_id, u.span_start, u.span_end, u.span_unit,"
-        f" snippet(unit_words, 0, '', '', '…', {SNIPPET_TOKENS})"
-        " FROM unit_words w JOIN units u ON u.rowid = w.rowid JOIN files f ON f.id = u.file_id"
-        f" WHERE unit_words MATCH ? AND f.status != 'failed' AND {condition}"
-        " ORDER BY rank LIMIT ?",
-        (expression, *params, limit * 3),
+        "unit_words",
+        expression,
+        "w.id, u.file_id, u.span_start, u.span_end, u.span_unit",
+        condition,
+        params,
+        limit * 3,
     )
-    out: list[tuple[int, Span | None, str | None]] = []
-    seen: set[int] = set()
-    for fid, start, end, unit, snippet in rows:
-        if fid not in seen:
-            seen.add(fid)
-            out.append((fid, _span(start, end, unit), " ".join(snippet.split())))
-    return out
+    best: dict[int, tuple] = {}
+    for row in rows:
+        best.setdefault(row[1], row)
+    kept = list(best.values())[:limit]
+    unit_ids = [row[0] for row in kept]
+    texts = dict(
+        _run(
+            conn,
+            f"SELECT rowid, text FROM units WHERE rowid IN ({','.join('?' * len(unit_ids))})",
+            unit_ids,
+        )
+    )
+    return [
+        (fid, _span(start, end, unit), around(texts.get(uid) or "", words))
+        for uid, fid, start, end, unit in kept
+    ]
+
+
+def around(text: str, words: Sequence[str], width: int = SNIPPET_TOKENS) -> str | None:
+    """About ``width`` words of ``text`` around the first of ``words`` it contains (as a
+    word or the start of one), on one line; the start of the text when none is found."""
+    tokens = text.split()
+    if not tokens:
+        return None
+    wanted = [w.lower() for w in words if w]
+    first = next(
+        (
+            i
+            for i, token in enumerate(tokens)
+            if any(part.startswith(w) for part in _WORD.findall(token.lower()) for w in wanted)
+        ),
+        0,
+    )
+    start = max(0, min(first - width // 3, len(tokens) - width))
+    shown = " ".join(tokens[start : start + width])
+    return ("…" if start > 0 else "") + shown + ("…" if start + width < len(tokens) else "")
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[tuple]:
