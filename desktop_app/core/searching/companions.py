@@ -18,6 +18,11 @@ PICTURE_KINDS = ("image", RAW_KIND)
 
 def collapse(store: Store, hits: list[Hit]) -> list[Hit]:
     """The hits with each RAW + JPEG pair shown once, its companions listed, ranks from 1."""
+    has_raw = store.db.conn.execute(
+        "SELECT 1 FROM files WHERE kind = ? LIMIT 1", (RAW_KIND,)
+    ).fetchone()
+    if has_raw is None:  # most libraries: nothing to pair
+        return [replace(h, rank=i) for i, h in enumerate(hits, start=1)]
     kept: list[Hit] = []
     shown: dict[str, int] = {}  # a pair's stem -> its position in kept
     for hit in hits:
