@@ -40,7 +40,10 @@ STOPWORDS = frozenset(_STOPWORD_LIST.split())
 # (see :mod:`relevance`, good match at 0.5): every word whole is a good match; the prefixes of
 # a word being typed are likely; some of the words are a hint only.
 TIER_RELEVANCE = (0.8, 0.6, 0.3)
-_MIN_PREFIX = 3  # shorter words match whole only: "a*" would match everything
+_MIN_PREFIX = 3
+# A query is what a person types: longer ones (pasted pages) are cut, not matched word by word.
+MAX_QUERY_CHARS = 1000
+MAX_TOKENS = 32  # shorter words match whole only: "a*" would match everything
 SNIPPET_TOKENS = 24
 
 
@@ -78,8 +81,12 @@ def parse(text: str) -> KeywordQuery:
     >>> [(t.text, t.field, t.phrase) for t in parse('name:IMG_2023 "red car" tag:Anna').tokens]
     [('IMG_2023', 'name', False), ('red car', None, True), ('Anna', 'tags', False)]
     """
+    # Lone surrogates (undecodable bytes in argv) cannot be bound to SQLite: make them U+FFFD.
+    text = text[:MAX_QUERY_CHARS].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     tokens: list[Token] = []
     for match in _TOKEN.finditer(text):
+        if len(tokens) == MAX_TOKENS:
+            break
         field = (match.group("field") or "").lower()
         phrase = match.group("phrase")
         word = match.group("word")
