@@ -16,16 +16,19 @@ RAW_KIND = "raw"
 PICTURE_KINDS = ("image", RAW_KIND)
 
 
-def collapse(store: Store, hits: list[Hit]) -> list[Hit]:
-    """The hits with each RAW + JPEG pair shown once, its companions listed, ranks from 1."""
+def collapse(store: Store, hits: list[Hit], k: int) -> list[Hit]:
+    """The first ``k`` hits with each RAW + JPEG pair shown once, its companions listed,
+    ranked from 1."""
     has_raw = store.db.conn.execute(
         "SELECT 1 FROM files WHERE kind = ? LIMIT 1", (RAW_KIND,)
     ).fetchone()
     if has_raw is None:  # most libraries: nothing to pair
-        return [replace(h, rank=i) for i, h in enumerate(hits, start=1)]
+        return [replace(h, rank=i) for i, h in enumerate(hits[:k], start=1)]
     kept: list[Hit] = []
     shown: dict[str, int] = {}  # a pair's stem -> its position in kept
     for hit in hits:
+        if len(kept) == k:
+            break
         if hit.kind not in PICTURE_KINDS:
             kept.append(hit)
             continue
@@ -35,7 +38,7 @@ def collapse(store: Store, hits: list[Hit]) -> list[Hit]:
             continue  # its pair is already in the list
         shown[stem] = len(kept)
         kept.append(replace(hit, companions=tuple(partners)) if partners else hit)
-    return [replace(h, rank=i) for i, h in enumerate(kept, start=1)]
+    return [replace(h, rank=i) for i, h in enumerate(kept[:k], start=1)]
 
 
 def _partners(store: Store, hit: Hit, stem: str) -> list[str]:

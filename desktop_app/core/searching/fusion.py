@@ -32,7 +32,7 @@ def fuse(
     *,
     required: bool = False,
 ) -> list[Hit]:
-    """The best ``k`` files of both lists, re-ranked from 1, each once. ``records`` holds the
+    """The best ``k`` files of both lists, best first, each once. ``records`` holds the
     keyword hits' files that the meaning list lacks. ``required``: only keyword matches."""
     position = {hit.file_id: i for i, hit in enumerate(meaning, start=1)}
     by_file = {hit.file_id: hit for hit in meaning}
@@ -47,7 +47,7 @@ def fuse(
             record = records.get(match.file_id)
             if record is None:
                 continue
-            base = _hit(record)
+            base = _hit(record, match.relevance)
         weight = _TIER_WEIGHT.get(match.relevance, 0.25)
         scores[match.file_id] = scores.get(match.file_id, 0.0) + weight / (RRF_K + match.rank)
         hits[match.file_id] = _with_keywords(base, match)
@@ -55,7 +55,7 @@ def fuse(
         matched = {match.file_id for match in keyword}
         hits = {fid: hit for fid, hit in hits.items() if fid in matched}
     order = sorted(hits, key=lambda fid: (-scores[fid], -hits[fid].relevance))
-    return [replace(hits[fid], rank=i) for i, fid in enumerate(order[:k], start=1)]
+    return [hits[fid] for fid in order[:k]]  # ranked by companions.collapse
 
 
 def _with_keywords(hit: Hit, match: KeywordHit) -> Hit:
@@ -64,17 +64,17 @@ def _with_keywords(hit: Hit, match: KeywordHit) -> Hit:
     relevance = max(hit.relevance, match.relevance)
     if match.snippet and match.relevance > TIER_RELEVANCE[-1]:
         return replace(hit, relevance=relevance, span=match.span, snippet=match.snippet)
-    return replace(hit, relevance=relevance)
+    return hit if relevance == hit.relevance else replace(hit, relevance=relevance)
 
 
-def _hit(record: FileRecord) -> Hit:
+def _hit(record: FileRecord, relevance: float) -> Hit:
     """A file found by its words alone (no cosine: score 0)."""
     return Hit(
         record.id,
         record.path,
         record.kind,
         0.0,
-        0.0,
+        relevance,
         0,
         record.size,
         record.width,

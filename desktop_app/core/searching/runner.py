@@ -105,7 +105,7 @@ class QueryRunner:
             shown = {hit.file_id for hit in meaning}
             records = reader.files([m.file_id for m in found if m.file_id not in shown])
             hits = fuse(meaning, found, records, fetch, required=words.required)
-        return collapse(self.library.reader(), hits)[:k]
+        return collapse(self.library.reader(), hits, k)
 
     def _meaning(
         self, query: Query, k: int, wanted: tuple[str, ...], where: tuple[str, list[object]]
