@@ -54,7 +54,11 @@ def print_hits(hits: Sequence[Any], args: argparse.Namespace) -> None:
         out("No good matches. The closest:")
         out("-" * 40)
     for hit in good or closest:
-        out(f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{_place(hit)}")
+        also = "".join(f"  + {display(os.path.basename(p))}" for p in hit.companions)
+        out(
+            f"{hit.rank:3d}  {hit.relevance:4.0%}  {hit.kind:<8}  {display(hit.path)}{_place(hit)}"
+            f"{also}"
+        )
         if hit.span is not None and hit.span.unit == "second" and hit.snippet:
             words = " ".join(hit.snippet.split())  # what was said there
             out(f"{'':21}“{words[:117] + '…' if len(words) > 120 else words}”")
@@ -112,6 +116,14 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--orientation", choices=["landscape", "portrait", "square"])
     group.add_argument("--min-side", type=int, metavar="PX", help="shorter side at least PX")
     group.add_argument("--camera", metavar="TEXT", help="camera make or model contains TEXT")
+    group.add_argument(
+        "--origin",
+        choices=["camera", "screenshot"],
+        help="camera photos (exposure recorded) or screenshots and graphics (none)",
+    )
+    group.add_argument(
+        "--has-text", action="store_true", help="only files with text in them (documents…)"
+    )
 
 
 def filters_from(args: argparse.Namespace) -> Any:
@@ -126,6 +138,8 @@ def filters_from(args: argparse.Namespace) -> Any:
         orientation=args.orientation,
         min_side=args.min_side,
         camera=args.camera,
+        origin=args.origin,
+        has_text=args.has_text,
     )
 
 

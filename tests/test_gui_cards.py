@@ -70,8 +70,9 @@ def test_every_kind_draws_its_card_in_the_grid_and_the_preview(
     model, preview = window.results_model, window.preview
     hits = model.hits()
     # The library holds every known kind but videos and recordings (tests/test_video_gui.py and
-    # tests/test_speech_gui.py draw those).
-    assert {hit.kind for hit in hits} == set(CARDS) - {"video", "audio"}
+    # tests/test_speech_gui.py draw those) and RAW photos, which are drawn as pictures are.
+    assert CARDS["raw"] is ImageCard
+    assert {hit.kind for hit in hits} == set(CARDS) - {"video", "audio", "raw"}
     empty = placeholder(window.results_view.zoom()).toImage()
     for row, hit in enumerate(hits):
         card = card_for(hit)

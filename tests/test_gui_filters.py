@@ -119,6 +119,7 @@ def test_kind_and_folder_filters_change_the_results(
         "All",
         "Images",
         "Documents",
+        "RAW photos",
         "Videos",
         "Recordings",
     ]

@@ -129,9 +129,9 @@ def _postcard(path: Path, caption: str, seed: int) -> Path:
 
 
 def test_registry_lists_kinds_spaces_and_file_types() -> None:
-    assert registry.names() == ("image", "document", "video", "audio")
+    assert registry.names() == ("image", "document", "raw", "video", "audio")
     assert registry.spaces() == (CLIP, TEXT)
-    assert registry.kinds_in(CLIP) == ("image", "video")
+    assert registry.kinds_in(CLIP) == ("image", "raw", "video")
     assert registry.kinds_in(TEXT) == ("document", "video", "audio")
     assert registry.kind_of_type("m4a") == "audio"
     assert registry.kind_of("/x/memo.M4A", "memo.M4A") == "audio"
@@ -144,9 +144,9 @@ def test_registry_lists_kinds_spaces_and_file_types() -> None:
 
 def test_a_registered_kind_is_gone_after_its_block() -> None:
     with registry.registered(RecipeExtractor()):
-        assert registry.names() == ("image", "document", "video", "audio", "recipe")
+        assert registry.names() == ("image", "document", "raw", "video", "audio", "recipe")
         assert registry.kind_of("/x/cake.recipe", "cake.recipe") == "recipe"
-    assert registry.names() == ("image", "document", "video", "audio")
+    assert registry.names() == ("image", "document", "raw", "video", "audio")
     assert registry.kind_of("/x/cake.recipe", "cake.recipe") is None
 
 

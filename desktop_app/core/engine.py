@@ -26,6 +26,7 @@ from desktop_app.core.indexing.watcher import FolderWatcher
 from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError, Span
 from desktop_app.core.kinds.image import ImageExtractor
+from desktop_app.core.kinds.raw import RawExtractor
 from desktop_app.core.kinds.speech import Transcriber
 from desktop_app.core.kinds.video import VideoExtractor
 from desktop_app.core.progress import Control, Progress
@@ -397,10 +398,12 @@ class Engine:
         *,
         kinds: tuple[str, ...] = (),
         filters: Filters | None = None,
+        mode: str = "fused",
     ) -> list[Hit]:
-        """The best ``k`` files for a query of weighted terms; see :class:`QueryRunner`."""
+        """The best ``k`` files for a query of weighted terms; see :class:`QueryRunner`
+        (``mode``: "fused", or "meaning" / "keywords" alone)."""
         return self._queries.run(
-            query, k, kinds=kinds or registry.names(), filters=filters or Filters()
+            query, k, kinds=kinds or registry.names(), filters=filters or Filters(), mode=mode
         )
 
     def browse(
@@ -458,10 +461,11 @@ class Engine:
     def thumbnail(
         self, target: int | str | os.PathLike[str], size: int = 256, at: float | None = None
     ) -> Path | None:
-        """A cached JPEG thumbnail of an indexed picture, or of a video's frame at ``at``
-        seconds (default: its first); None for documents."""
+        """A cached JPEG thumbnail of an indexed picture or RAW photo, or of a video's frame at
+        ``at`` seconds (default: its first); None for documents."""
         record = self.file(target)
-        if record.kind not in (ImageExtractor.name, VideoExtractor.name) or not record.hash:
+        pictured = (ImageExtractor.name, RawExtractor.name, VideoExtractor.name)
+        if record.kind not in pictured or not record.hash:
             return None
         try:
             if record.kind == VideoExtractor.name:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from desktop_app.core.kinds.base import DecodeError
 from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.kinds.raw import decode_raw, is_raw
 
 THUMBNAIL_QUALITY = 85
 
@@ -34,7 +35,8 @@ def thumbnail(cache_dir: Path, source: str, content_hash: str, size: int) -> Pat
             data = handle.read()
     except OSError as err:
         raise DecodeError(f"cannot read ({err.strerror or err})") from None
-    image, _ = decode_image(data, draft_size=size)
+    decode = decode_raw if is_raw(source) else decode_image  # a RAW: its embedded preview
+    image, _ = decode(data, draft_size=size)
     return _save(image, target, size)
 
 

@@ -24,6 +24,7 @@ from desktop_app.core.kinds.audio import AudioExtractor
 from desktop_app.core.kinds.base import clock
 from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
+from desktop_app.core.kinds.raw import RawExtractor
 from desktop_app.core.kinds.video import VideoExtractor
 from desktop_app.core.searching.ranking import Hit
 
@@ -77,7 +78,13 @@ class Card:
 
 
 class ImageCard(Card):
-    """A picture: its thumbnail in the grid and a larger copy in the preview."""
+    """A picture: its thumbnail in the grid and a larger copy in the preview; a RAW photo and
+    its camera's JPEG are one hit, whose preview names the other file."""
+
+    DETAILS = ("Also",)
+
+    def details(self) -> dict[str, str]:
+        return {"Also": ", ".join(Path(p).name for p in self.hit.companions)}
 
     IN_TIMELINE = True
 
@@ -288,6 +295,7 @@ def plain_markdown(text: str) -> str:
 
 CARDS: dict[str, type[Card]] = {
     ImageExtractor.name: ImageCard,
+    RawExtractor.name: ImageCard,
     DocumentExtractor.name: DocumentCard,
     AudioExtractor.name: AudioCard,
 

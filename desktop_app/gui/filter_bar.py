@@ -1,4 +1,5 @@
-"""The collapsible filter bar: kind, folder, file type, orientation, dates, size and camera.
+"""The collapsible filter bar: kind, folder, file type, orientation, dates, size, camera, where a
+picture came from (camera or screen) and whether a file has text.
 
 Every change emits ``changed``; the window re-runs the query with :meth:`FilterBar.filters`,
 which the engine applies inside the search (see :mod:`desktop_app.core.searching.filters`).
@@ -26,7 +27,7 @@ from desktop_app.gui.widgets import readable
 # The kinds and file types come from the kinds registry, so a new kind appears here by itself.
 KIND_CHOICES = (
     ("All", registry.names()),
-    *((kind.label.capitalize(), (kind.name,)) for kind in registry.kinds()),
+    *((kind.label[:1].upper() + kind.label[1:], (kind.name,)) for kind in registry.kinds()),
 )
 _TYPE_LABELS = {
     "jpeg": "JPEG",
@@ -35,6 +36,7 @@ _TYPE_LABELS = {
     "markdown": "Markdown",
     "webm": "WebM",
     "mpeg": "MPEG",
+    "raw": "RAW",
 }
 TYPE_CHOICES = (
     ("Any type", None),
@@ -45,6 +47,11 @@ ORIENTATION_CHOICES = (
     ("Landscape", "landscape"),
     ("Portrait", "portrait"),
     ("Square", "square"),
+)
+ORIGIN_CHOICES = (
+    ("Any source", None),
+    ("Camera photos", "camera"),
+    ("Screenshots", "screenshot"),
 )
 _ANY_CAMERA = "Any camera"
 
@@ -72,6 +79,12 @@ class FilterBar(QWidget):
         self.min_side.setSpecialValueText("Any size")
         self.min_side.setToolTip("Smallest side at least this many pixels")
         self.camera = _combo(((_ANY_CAMERA, None),), "Camera")
+        self.origin = _combo(
+            ORIGIN_CHOICES,
+            "Camera photos (the camera recorded an exposure) or screenshots and graphics",
+        )
+        self.has_text = QCheckBox("Has text")
+        self.has_text.setToolTip("Only files with words in them: documents, text read in pictures")
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove every filter")
         for combo in (self.kind, self.folder, self.file_type, self.orientation, self.camera):
@@ -86,6 +99,8 @@ class FilterBar(QWidget):
             self.date_to,
             size_label,
             self.min_side,
+            self.origin,
+            self.has_text,
             self.clear_button,
         ):
             second.addWidget(widget)
@@ -95,9 +110,16 @@ class FilterBar(QWidget):
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
             combo.setMinimumContentsLength(14)
-        for combo in (self.kind, self.folder, self.file_type, self.orientation, self.camera):
+        for combo in (
+            self.kind,
+            self.folder,
+            self.file_type,
+            self.orientation,
+            self.camera,
+            self.origin,
+        ):
             combo.currentIndexChanged.connect(self.changed)
-        for box in (self.use_from, self.use_to):
+        for box in (self.use_from, self.use_to, self.has_text):
             box.toggled.connect(self.changed)
         self.use_from.toggled.connect(self.date_from.setEnabled)
         self.use_to.toggled.connect(self.date_to.setEnabled)
@@ -133,28 +155,48 @@ class FilterBar(QWidget):
             orientation=self.orientation.currentData(),
             min_side=self.min_side.value() or None,
             camera=self.camera.currentData(),
+            origin=self.origin.currentData(),
+            has_text=self.has_text.isChecked(),
         )
 
     def active_count(self) -> int:
         """How many filters narrow the results (the kind choice included)."""
         f = self.filters()
-        values = (f.after, f.before, f.folders, f.types, f.orientation, f.min_side, f.camera)
+        values = (
+            f.after,
+            f.before,
+            f.folders,
+            f.types,
+            f.orientation,
+            f.min_side,
+            f.camera,
+            f.origin,
+            f.has_text,
+        )
         return sum(1 for v in values if v) + (self.kind.currentIndex() != 0)
 
     # -- changing ----------------------------------------------------------------------------
 
     def clear(self) -> None:
-        widgets = (self.kind, self.folder, self.file_type, self.orientation, self.camera)
-        for widget in (*widgets, self.use_from, self.use_to, self.min_side):
+        widgets = (
+            self.kind,
+            self.folder,
+            self.file_type,
+            self.orientation,
+            self.camera,
+            self.origin,
+        )
+        for widget in (*widgets, self.use_from, self.use_to, self.has_text, self.min_side):
             widget.blockSignals(True)
         for combo in widgets:
             combo.setCurrentIndex(0)
         self.use_from.setChecked(False)
         self.use_to.setChecked(False)
+        self.has_text.setChecked(False)
         self.date_from.setEnabled(False)
         self.date_to.setEnabled(False)
         self.min_side.setValue(0)
-        for widget in (*widgets, self.use_from, self.use_to, self.min_side):
+        for widget in (*widgets, self.use_from, self.use_to, self.has_text, self.min_side):
             widget.blockSignals(False)
         self.changed.emit()
 

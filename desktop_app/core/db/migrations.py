@@ -139,12 +139,66 @@ ALTER TABLE files ADD COLUMN duration REAL;  -- seconds, for videos and recordin
 ALTER TABLE files ADD COLUMN media TEXT;     -- JSON: fps, codec, frames kept, what was skipped
 """
 
+# Words wherever they are (see :mod:`desktop_app.core.searching.keywords`). ``files`` gains the
+# words a camera or photo manager wrote (EXIF/XMP/IPTC titles, descriptions, keywords, artist,
+# lens: ``tags``) and whether the camera recorded an exposure (``exposure``: 1 a camera photo,
+# 0 a picture without it such as a screenshot, NULL not read yet). Two FTS5 indexes, kept in
+# step by triggers, hold the words: ``file_words`` a file's name, its folder below the library
+# folder, and its tags and camera; ``unit_words`` the words of every unit that has some (a
+# document's chunks; later text read in pictures and speech), over ``units`` as external content
+# so the words are not stored twice. Both are filled here for an existing library.
+_M006_KEYWORDS = """
+ALTER TABLE files ADD COLUMN tags TEXT;
+ALTER TABLE files ADD COLUMN exposure INTEGER;
+CREATE VIRTUAL TABLE file_words USING fts5(
+    name, folder, tags, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE VIEW file_words_source (id, name, folder, tags) AS
+    SELECT f.id,
+        substr(f.path, length(rtrim(f.path, replace(replace(f.path, '/', ''), '\\', ''))) + 1),
+        substr(rtrim(f.path, replace(replace(f.path, '/', ''), '\\', '')),
+            length(r.path) + 2),
+        coalesce(f.tags, '') || ' ' || coalesce(f.camera, '')
+    FROM files f JOIN roots r ON r.id = f.root_id;
+CREATE TRIGGER file_words_insert AFTER INSERT ON files BEGIN
+    INSERT INTO file_words (rowid, name, folder, tags)
+        SELECT id, name, folder, tags FROM file_words_source WHERE id = new.id;
+END;
+CREATE TRIGGER file_words_update AFTER UPDATE OF path, root_id, tags, camera ON files BEGIN
+    DELETE FROM file_words WHERE rowid = old.id;
+    INSERT INTO file_words (rowid, name, folder, tags)
+        SELECT id, name, folder, tags FROM file_words_source WHERE id = new.id;
+END;
+CREATE TRIGGER file_words_delete AFTER DELETE ON files BEGIN
+    DELETE FROM file_words WHERE rowid = old.id;
+END;
+INSERT INTO file_words (rowid, name, folder, tags)
+    SELECT id, name, folder, tags FROM file_words_source;
+CREATE VIRTUAL TABLE unit_words USING fts5(
+    text, content = 'units', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE TRIGGER unit_words_insert AFTER INSERT ON units WHEN new.text IS NOT NULL BEGIN
+    INSERT INTO unit_words (rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER unit_words_delete AFTER DELETE ON units WHEN old.text IS NOT NULL BEGIN
+    INSERT INTO unit_words (unit_words, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+CREATE TRIGGER unit_words_update AFTER UPDATE OF text ON units BEGIN
+    INSERT INTO unit_words (unit_words, rowid, text)
+        SELECT 'delete', old.rowid, old.text WHERE old.text IS NOT NULL;
+    INSERT INTO unit_words (rowid, text) SELECT new.rowid, new.text WHERE new.text IS NOT NULL;
+END;
+INSERT INTO unit_words (rowid, text) SELECT rowid, text FROM units WHERE text IS NOT NULL;
+"""
+
 MIGRATIONS: list[str] = [
     _M001_INITIAL,
     _M002_LABEL_LOOKUP,
     _M003_UNITS,
     _M004_SPEECH_META,
     _M005_VIDEO_META,
+    _M006_KEYWORDS,
 ]
 
 

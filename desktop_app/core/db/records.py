@@ -36,6 +36,8 @@ class FileRecord:
     error: str | None
     duration: float | None = None  # seconds (videos, recordings)
     media: str | None = None  # JSON details of a video or recording
+    tags: str | None = None  # the words its camera or photo manager wrote (EXIF/XMP/IPTC)
+    exposure: bool | None = None  # a camera recorded an exposure (None: not known)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> "FileRecord":
@@ -55,6 +57,8 @@ class FileRecord:
             error=row["error"],
             duration=row["duration"],
             media=row["media"],
+            tags=row["tags"],
+            exposure=None if row["exposure"] is None else bool(row["exposure"]),
         )
 
 

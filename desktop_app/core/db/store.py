@@ -24,7 +24,7 @@ from desktop_app.core.db.units import UnitTables
 
 _FILE_COLUMNS = (
     "id, root_id, path, size, mtime_ns, hash, kind, width, height, taken_at, camera, status, error,"
-    " duration, media"
+    " duration, media, tags, exposure"
 )
 
 

@@ -221,7 +221,8 @@ class UnitTables:
                 conn.execute(
                     "UPDATE files SET status = ?, error = NULL, hash = ?, width = ?,"
                     " height = ?, taken_at = ?, camera = ?, duration = ?,"
-                    " media = COALESCE(?, media), updated_at = ? WHERE id = ?",
+                    " media = COALESCE(?, media), tags = ?, exposure = ?, updated_at = ?"
+                    " WHERE id = ?",
                     (
                         "indexed" if item.complete else "pending",
                         meta.get("hash"),
@@ -231,6 +232,8 @@ class UnitTables:
                         meta.get("camera"),
                         meta.get("duration"),
                         meta.get("media"),
+                        meta.get("tags"),
+                        None if meta.get("exposure") is None else int(meta["exposure"]),
                         time.time(),
                         record.id,
                     ),

@@ -17,6 +17,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from desktop_app.core.kinds import photo_tags
 from desktop_app.core.kinds.base import (
     CLIP,
     DecodeError,
@@ -26,6 +27,7 @@ from desktop_app.core.kinds.base import (
     Unit,
     UnitModels,
 )
+from desktop_app.core.kinds.photo_tags import embedded_tags
 
 pillow_heif.register_heif_opener()
 
@@ -96,6 +98,8 @@ class ImageMeta:
     height: int
     taken_at: float | None
     camera: str | None
+    tags: str | None = None  # EXIF/IPTC/XMP words (see photo_tags)
+    exposure: bool | None = None  # the camera recorded an exposure
 
 
 def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.Image, ImageMeta]:
@@ -116,6 +120,7 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
             image: Image.Image = Image.open(io.BytesIO(data))
             width, height = image.size
             meta_exif = _read_exif(image)
+            tags = embedded_tags(image)
             if draft_size and image.format == "JPEG":
                 image.draft("RGB", _draft_box(width, height, draft_size))
             image.load()  # GIF/APNG/multi-page TIFF: the first frame
@@ -133,7 +138,9 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
     taken_at, camera = meta_exif
     # The file's own size, upright, even when it was decoded at a reduced scale.
     upright = (width, height) if rgb.size == decoded else (height, width)
-    return rgb, ImageMeta(upright[0], upright[1], taken_at, camera)
+    return rgb, ImageMeta(
+        upright[0], upright[1], taken_at, camera, tags.words, tags.exposure
+    )
 
 
 def _draft_box(width: int, height: int, short_side: int) -> tuple[int, int]:
@@ -184,13 +191,17 @@ def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
 
 def _read_exif(image: Image.Image) -> tuple[float | None, str | None]:
     try:
-        exif = image.getexif()
-        sub = exif.get_ifd(_EXIF_IFD)
-        stamp = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-        make = str(exif.get(_MAKE) or "").strip("\x00 ").strip()
-        model = str(exif.get(_MODEL) or "").strip("\x00 ").strip()
+        return exif_date_camera(image.getexif())
     except Exception:  # EXIF in the wild is arbitrary, and this metadata is optional
         return None, None
+
+
+def exif_date_camera(exif: Image.Exif) -> tuple[float | None, str | None]:
+    """(date taken, camera) from an EXIF block; may raise on damaged EXIF."""
+    sub = exif.get_ifd(_EXIF_IFD)
+    stamp = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    make = str(exif.get(_MAKE) or "").strip("\x00 ").strip()
+    model = str(exif.get(_MODEL) or "").strip("\x00 ").strip()
     camera = (
         model
         if not make or model.lower().startswith(make.lower().split()[0])
@@ -255,6 +266,8 @@ class ImageExtractor:
                 "height": meta.height,
                 "taken_at": meta.taken_at,
                 "camera": meta.camera,
+                "tags": photo_tags.join([meta.tags, *photo_tags.sidecar_words(source.path)]),
+                "exposure": meta.exposure,
             },
             [Unit(CLIP, pixels=prepare(image))],
         )

@@ -13,11 +13,13 @@ from desktop_app.core.kinds.audio import AudioExtractor
 from desktop_app.core.kinds.base import Extractor
 from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
+from desktop_app.core.kinds.raw import RawExtractor
 from desktop_app.core.kinds.video import VideoExtractor
 
 _KINDS: list[Extractor] = [
     ImageExtractor(),
     DocumentExtractor(),
+    RawExtractor(),
     VideoExtractor(),
     AudioExtractor(),
 ]

@@ -1,4 +1,5 @@
-"""Conditions on the files a search may return: date taken, folder, type, shape, size, camera.
+"""Conditions on the files a search may return: date taken, folder, type, shape, size, camera,
+where a picture came from (a camera, or a screen), and whether the file has text in it.
 
 They become one SQL condition over ``files``, evaluated before the nearest-neighbour search so
 that the top ``k`` is the top ``k`` of the filtered set (see :mod:`search`), not a post-filter
@@ -16,6 +17,10 @@ from desktop_app.core.kinds import registry
 from desktop_app.core.vectors.backend import Scope
 
 ORIENTATIONS = ("landscape", "portrait", "square")
+# Where a picture came from: a camera recorded an exposure (time, aperture, ISO) in its EXIF; a
+# screenshot, a drawing or an exported graphic has none. CLIP alone ranks camera photos of
+# screens for "screenshot": this asks the metadata instead.
+ORIGINS = ("camera", "screenshot")
 # Width and height within this fraction of each other count as square.
 SQUARE_TOLERANCE = 0.02
 _ALIASES = {"jpg": "jpeg", "tif": "tiff", "heif": "heic", "txt": "text", "md": "markdown"}
@@ -29,6 +34,7 @@ _KIND_WORDS = {
     "videos": "video",
     "movies": "video",
     "clips": "video",
+    "raws": "raw",
 }
 
 
@@ -43,8 +49,12 @@ class Filters:
     orientation: str | None = None
     min_side: int | None = None  # shorter side at least this many pixels
     camera: str | None = None  # camera make/model contains this (any case)
+    origin: str | None = None  # "camera" (exposure data) or "screenshot" (a picture without)
+    has_text: bool = False  # words were read in it: a document's text, text in a picture…
 
     def __post_init__(self) -> None:
+        if self.origin is not None and self.origin not in ORIGINS:
+            raise KnownError(f"Unknown origin {self.origin!r}: use {', '.join(ORIGINS)}.")
         if self.orientation is not None and self.orientation not in ORIENTATIONS:
             raise KnownError(
                 f"Unknown orientation {self.orientation!r}: use {', '.join(ORIENTATIONS)}."
@@ -56,7 +66,7 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return any(getattr(self, f.name) not in (None, ()) for f in fields(self))
+        return any(getattr(self, f.name) not in (None, (), False) for f in fields(self))
 
     def where(self) -> tuple[str, list[Any]]:
         """An SQL condition over ``files f`` and its parameters ("1" when nothing is set)."""
@@ -97,6 +107,14 @@ class Filters:
         if self.camera:
             parts.append("f.camera LIKE ? ESCAPE '\\'")
             params.append("%" + _escape_like(self.camera.strip()) + "%")
+        if self.origin == "camera":
+            parts.append("f.exposure = 1")
+        elif self.origin == "screenshot":
+            parts.append("(f.exposure = 0 AND f.kind = 'image')")
+        if self.has_text:
+            parts.append(
+                "EXISTS (SELECT 1 FROM units t WHERE t.file_id = f.id AND t.text IS NOT NULL)"
+            )
         return (" AND ".join(parts) or "1"), params
 
     def scope(self) -> Scope:
@@ -148,6 +166,9 @@ def canonical(type_name: str) -> str:
     name = _KIND_WORDS.get(name, name)
     if name in registry.names() or name in registry.file_types():
         return name
+    for type_name, extensions in registry.file_types().items():  # "dng", "nef" -> "raw"
+        if "." + name in extensions:
+            return type_name
     raise KnownError(
         f"Unknown file type {type_name!r}: use {', '.join(registry.names())} or one of "
         f"{', '.join(registry.file_types())}."

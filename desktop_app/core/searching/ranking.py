@@ -46,6 +46,7 @@ class Hit:
     moment: float | None = None  # the best unit's time (a video's matched frame), in seconds
     duration: float | None = None  # a video's or recording's length, in seconds
     media: str | None = None  # a video's details as JSON (frame rate, codec, what was skipped)
+    companions: tuple[str, ...] = ()  # the same picture's other files (a RAW's camera JPEG)
 
     @property
     def line_start(self) -> int | None:

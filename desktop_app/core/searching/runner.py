@@ -20,11 +20,26 @@ from desktop_app.core.indexing.sync import root_offline
 from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import WORD_SPACES, DecodeError
 from desktop_app.core.kinds.image import decode_image
-from desktop_app.core.searching import relevance
+from desktop_app.core.searching import keywords, relevance
+from desktop_app.core.searching.companions import collapse
 from desktop_app.core.searching.filters import Filters
+from desktop_app.core.searching.fusion import fuse
 from desktop_app.core.searching.ranking import Calibrate, Hit, merge, rank
 from desktop_app.core.searching.terms import MAX_TEXT_CHARS, Query, Term
 from desktop_app.core.vectors.backend import Scope, ScopedSearch
+
+# Which rankings answer a query: both fused (the default), or one alone (for comparison).
+FUSED, MEANING, KEYWORDS = "fused", "meaning", "keywords"
+MODES = (FUSED, MEANING, KEYWORDS)
+_PAIR_SLACK = 8  # extra hits fetched, as RAW + JPEG pairs shown once leave fewer than k
+
+
+def _plain(term: Term) -> Term:
+    """A term as the meaning search embeds it: words without quotes and ``name:`` prefixes."""
+    if term.kind != "text":
+        return term
+    words = keywords.parse(str(term.value))
+    return replace(term, value=words.meaning_text) if words.required else term
 
 
 class QueryRunner:
@@ -41,23 +56,70 @@ class QueryRunner:
         self._file = file
         self._neutral = relevance.NeutralVectors(library.home / "models" / "neutral")
 
-    def run(self, query: Query, k: int, *, kinds: tuple[str, ...], filters: Filters) -> list[Hit]:
+    def run(
+        self,
+        query: Query,
+        k: int,
+        *,
+        kinds: tuple[str, ...],
+        filters: Filters,
+        mode: str = FUSED,
+    ) -> list[Hit]:
         """The best ``k`` files for a query of weighted terms (see :mod:`terms`), each with a
         calibrated relevance (see :mod:`relevance`), under ``filters``.
 
         A space is searched when every term has a place in it: words everywhere, pictures
         where the space's model embeds pictures (CLIP), indexed files where they have units.
-        Indexed files used as terms are left out of the results. Files in folders that are
-        offline (an unplugged drive) are hidden until the folder is back. Each file appears
-        once, at its best hit across spaces.
+        The words are also looked up in the keyword index (names, folders, tags, every unit's
+        text; see :mod:`keywords`) and both rankings fused (see :mod:`fusion`); ``mode``
+        keeps one side only ("meaning", "keywords") for comparison. Indexed files used as
+        terms are left out of the results. Files in folders that are offline (an unplugged
+        drive) are hidden until the folder is back. Each file appears once, at its best hit
+        across spaces, and a RAW photo with its camera's JPEG once (see :mod:`companions`).
         """
         if query.is_empty:
             return []
+        if mode not in MODES:
+            raise KnownError(f"Unknown search mode {mode!r}: use {', '.join(MODES)}.")
+        # Words only: with a picture among the terms, a file must look like it, which no
+        # word in its name says.
         terms = query.effective
-        exclude = frozenset(int(t.value) for t in terms if t.kind == "file" and t.weight > 0)
-        wanted = [kind for kind in kinds if filters.allows_kind(kind)]
+        words = keywords.parse(
+            " ".join(str(t.value) for t in terms if t.weight > 0)
+            if all(t.kind == "text" for t in terms)
+            else ""
+        )
+        wanted = tuple(kind for kind in kinds if filters.allows_kind(kind))
         where, online = self._where(filters)  # once per query: it looks at every folder
         scope = replace(filters.scope(), roots=online)
+        fetch = k + _PAIR_SLACK
+        names_only = not words.is_empty and all(t.field for t in words.tokens)
+        meaning: list[Hit] = []
+        if mode != KEYWORDS and not (names_only and query.words_only):
+            meaning = self._meaning(query, fetch, wanted, where, scope)
+        if mode == MEANING or words.is_empty or not wanted:
+            hits = meaning
+        else:
+            condition, params = where
+            condition += f" AND f.kind IN ({','.join('?' * len(wanted))})"
+            reader = self.library.reader()
+            found = keywords.search(reader.db.conn, words, fetch, (condition, [*params, *wanted]))
+            shown = {hit.file_id for hit in meaning}
+            records = reader.files([m.file_id for m in found if m.file_id not in shown])
+            hits = fuse(meaning, found, records, fetch, required=words.required)
+        return collapse(self.library.reader(), hits, k)
+
+    def _meaning(
+        self,
+        query: Query,
+        k: int,
+        wanted: tuple[str, ...],
+        where: tuple[str, list[object]],
+        scope: Scope,
+    ) -> list[Hit]:
+        """The meaning search: each space's nearest files, merged by relevance."""
+        terms = tuple(_plain(t) for t in query.effective)
+        exclude = frozenset(int(t.value) for t in terms if t.kind == "file" and t.weight > 0)
         lists = []
         for space in registry.spaces():
             held = registry.kinds_in(space)
