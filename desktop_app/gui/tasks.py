@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
 from desktop_app.core.errors import KnownError
@@ -82,9 +83,15 @@ def run_async(
     on_done: Callable[[Any], None],
     on_error: Callable[[str], None] | None = None,
     pool: QThreadPool | None = None,
+    owner: QObject | None = None,
 ) -> None:
     """Run ``fn`` on a pool thread; call ``on_done(result)`` or ``on_error(msg)`` on the UI
-    thread (the relay object lives on the caller's thread, so its signals are queued)."""
+    thread (the relay object lives on the caller's thread, so its signals are queued). With
+    an ``owner`` (the widget the answer is for), nothing is called once it is deleted: a
+    window closed while the work ran."""
+    if owner is not None:
+        on_done = _while_alive(owner, on_done)
+        on_error = _while_alive(owner, on_error) if on_error is not None else None
     relay = _Relay()
     with _pending_lock:
         _pending.add(relay)
@@ -100,3 +107,11 @@ def run_async(
         relay.error.connect(on_error)
     relay.error.connect(release)
     (pool or QThreadPool.globalInstance()).start(_Call(fn, relay))
+
+
+def _while_alive(owner: QObject, call: Callable[[Any], None]) -> Callable[[Any], None]:
+    def guarded(value: Any) -> None:
+        if shiboken6.isValid(owner):
+            call(value)
+
+    return guarded

@@ -150,6 +150,7 @@ class VideoPanel(QWidget):
         run_async(
             lambda: self._moments(file_id),
             lambda spans: self._strip_arrived(file_id, spans),
+            owner=self,
         )
 
     def playing(self) -> bool:
