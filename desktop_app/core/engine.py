@@ -16,6 +16,7 @@ from desktop_app.core import paths
 from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import FileRecord, Root
 from desktop_app.core.db.storage import storage_error
+from desktop_app.core.db.text_lines import load_text_lines
 from desktop_app.core.encoders import catalog as model_catalog
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
 from desktop_app.core.encoders.chosen import models_in_use
@@ -25,7 +26,9 @@ from desktop_app.core.indexing.sync import root_offline
 from desktop_app.core.indexing.watcher import FolderWatcher
 from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import CLIP, DecodeError
+from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
+from desktop_app.core.ocr.reader import TextLine
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.searching import terms as query_terms
 from desktop_app.core.searching.duplicates import DEFAULT_LEVEL, find_groups, parse_threshold
@@ -36,7 +39,7 @@ from desktop_app.core.searching.ranking import Hit
 from desktop_app.core.searching.runner import QueryRunner
 from desktop_app.core.searching.terms import Query
 from desktop_app.core.settings import Settings
-from desktop_app.core.thumbnails import thumbnail
+from desktop_app.core.thumbnails import page_thumbnail, thumbnail
 
 
 @dataclass(frozen=True)
@@ -364,17 +367,30 @@ class Engine:
             raise NotIndexedError(f"{target} is not in the library.")
         return record
 
-    def thumbnail(self, target: int | str, size: int = 256) -> Path | None:
-        """A cached JPEG thumbnail of an indexed picture; None for documents."""
+    def thumbnail(self, target: int | str, size: int = 256, page: int = 1) -> Path | None:
+        """A cached JPEG thumbnail of an indexed picture, or of a PDF's ``page``; None for
+        other documents."""
         record = self.file(target)
-        if record.kind != ImageExtractor.name or not record.hash:
+        is_pdf = record.kind == DocumentExtractor.name and record.path.lower().endswith(".pdf")
+        if not record.hash or (record.kind != ImageExtractor.name and not is_pdf):
             return None
         try:
+            if is_pdf:
+                return page_thumbnail(
+                    self.library.thumbnail_dir, record.path, record.hash, size, page
+                )
             return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)
         except DecodeError as err:
             raise KnownError(f"No thumbnail for {paths.display(record.path)}: {err}.") from None
         except OSError as err:
             raise storage_error(err, self.home) or err from None
+
+    def text_lines(self, target: int | str) -> list[TextLine]:
+        """The lines of text read in an indexed picture, with their boxes ([] when none)."""
+        record = self.file(target)
+        if not record.hash:
+            return []
+        return load_text_lines(self.library.reader().db.conn, record.hash)
 
     def cameras(self) -> list[str]:
         """The cameras named in the library's pictures, for a camera filter to offer."""

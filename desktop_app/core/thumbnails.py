@@ -8,8 +8,11 @@ thumbnail or none. JPEG sources decode in draft mode (DCT scaling), several time
 import os
 from pathlib import Path
 
+from PIL import Image
+
 from desktop_app.core.kinds.base import DecodeError
 from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.kinds.pdf import render_page
 
 THUMBNAIL_QUALITY = 85
 
@@ -33,6 +36,19 @@ def thumbnail(cache_dir: Path, source: str, content_hash: str, size: int) -> Pat
         raise DecodeError(f"cannot read ({err.strerror or err})") from None
     image, _ = decode_image(data, draft_size=size)
     image.thumbnail((size, size))
+    return _save(image, target)
+
+
+def page_thumbnail(cache_dir: Path, source: str, content_hash: str, size: int, page: int) -> Path:
+    """The cached picture of a PDF's ``page`` (longest side ``size`` px), rendered now if
+    missing: a PDF hit's card shows the page that matched."""
+    target = cache_dir / content_hash[:2] / f"{content_hash}-p{page}-{size}.jpg"
+    if target.exists():
+        return target
+    return _save(render_page(source, page, size), target)
+
+
+def _save(image: Image.Image, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:

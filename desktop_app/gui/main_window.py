@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
             self.results_stack.view,
             self.results_stack.empty_label,
         )
-        self.preview = PreviewPane(self.engine.thumbnail)
+        self.preview = PreviewPane(self.engine.thumbnail, text_lines=self.engine.text_lines)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.library_panel)
         self.splitter.addWidget(self.results_stack)

@@ -119,7 +119,23 @@ INSERT INTO embedded (set_id, file_id)
 UPDATE files SET status = 'pending' WHERE kind = 'document' AND status = 'indexed';
 """
 
-MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP, _M003_UNITS]
+# Pictures gain a later pass that reads the text in them (OCR) into the text space: pictures
+# indexed before are marked pending so that pass visits them (their CLIP vectors are kept: the
+# quick pass finds them held already). The lines read, with their boxes, are kept by content
+# hash (a copy or a moved file keeps them; changed content gets its own) for the preview.
+_M004_TEXT_IN_IMAGES = """
+CREATE TABLE text_lines (
+    hash TEXT NOT NULL,             -- the picture's content hash (files.hash)
+    line INTEGER NOT NULL,          -- 1-based, in reading order: a text unit spans these
+    text TEXT NOT NULL,
+    score REAL NOT NULL,            -- the recognition model's confidence, 0..1
+    box TEXT NOT NULL,              -- JSON [[x, y] x 4]: corners as shares of width and height
+    PRIMARY KEY (hash, line)
+) WITHOUT ROWID;
+UPDATE files SET status = 'pending' WHERE kind = 'image' AND status = 'indexed';
+"""
+
+MIGRATIONS: list[str] = [_M001_INITIAL, _M002_LABEL_LOOKUP, _M003_UNITS, _M004_TEXT_IN_IMAGES]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

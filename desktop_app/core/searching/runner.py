@@ -118,7 +118,10 @@ class QueryRunner:
         record = self._file(int(term.value))
         if space not in registry.get(record.kind).spaces:
             return None
-        stored = self.library.reader().vectors_of_file(vset.id, record.id)
+        reader = self.library.reader()
+        stored = reader.vectors_of_file(vset.id, record.id)
+        if not stored and vset.id in reader.embedded_sets([record.id])[record.id]:
+            return None  # done in this space with nothing in it (a picture without text)
         if not stored:
             raise KnownError(f"{paths.display(record.path)} is not indexed yet.")
         return normalise(np.mean(stored, axis=0))
