@@ -21,12 +21,16 @@ from PIL import Image
 
 # Longest side a picture is read at; larger ones are reduced first (a 12 MP photo to 2000 px).
 MAX_SIDE = 2000
+# Pictures with a shorter side than this hold no readable line.
+MIN_SIDE = 12
 # Longest side the detection model looks at a photo at, and a screenshot-like picture at.
 GLANCE_SIDE = 416
 DETAIL_SIDE = 1280
 # Share of side-by-side pixel pairs that are identical above which a picture counts as flat
 # (screen content, scans, slides) rather than a photo (whose sensor noise leaves few).
 FLAT_SHARE = 0.35
+# A text line is thinner than this share of the picture's shorter side.
+MAX_LINE_SHARE = 0.5
 # Lines read with less confidence than this are noise (textures that looked like text).
 MIN_SCORE = 0.6
 
@@ -71,6 +75,8 @@ class TextReader:
 
     def read(self, picture: Image.Image) -> list[TextLine]:
         """The lines of text in an upright RGB picture, top to bottom; [] when it has none."""
+        if min(picture.size) < MIN_SIDE:
+            return []  # an icon or a sliver: no line of text fits
         pixels = _bgr(picture)
         with self._lock:
             boxes = self.detect(pixels)
@@ -86,7 +92,8 @@ class TextReader:
         found = detector(pixels)
         if found.boxes is None:
             return np.zeros((0, 4, 2), dtype=np.float32)
-        return np.asarray(found.boxes, dtype=np.float32)
+        boxes = np.asarray(found.boxes, dtype=np.float32)
+        return boxes[[_line_shaped(box, pixels.shape[:2]) for box in boxes]].reshape(-1, 4, 2)
 
     def recognise(self, pixels: np.ndarray, boxes: np.ndarray) -> list[TextLine]:
         """Read the text inside each quad (turned upright when upside down)."""
@@ -104,6 +111,13 @@ class TextReader:
                 continue
             lines.append(TextLine(words, _shares(box, width, height), round(float(score), 3)))
         return lines
+
+
+def _line_shaped(box: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether a detected quad can be a line of text: thinner than half the picture. On
+    smooth photos the detector sometimes outlines the whole frame, which holds no line."""
+    thickness = min(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[0] - box[1]))
+    return bool(thickness <= MAX_LINE_SHARE * min(shape))
 
 
 def _bgr(picture: Image.Image) -> np.ndarray:
