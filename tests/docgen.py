@@ -38,11 +38,15 @@ def text_picture(
     for number, line in enumerate(lines):
         draw.text((36, 36 + number * int(size * 1.8)), line, fill=ink, font=font(size, which))
     if angle:
-        picture = picture.rotate(angle, expand=True, fillcolor=paper, resample=Image.Resampling.BICUBIC)
+        picture = picture.rotate(
+            angle, expand=True, fillcolor=paper, resample=Image.Resampling.BICUBIC
+        )
     return picture
 
 
-def pdf_bytes(pages: list[list[str]], *, streams: list[bytes] | None = None, trailer: bytes = b"") -> bytes:
+def pdf_bytes(
+    pages: list[list[str]], *, streams: list[bytes] | None = None, trailer: bytes = b""
+) -> bytes:
     """A PDF whose pages show these lines in Helvetica (a real text layer). ``streams``
     replaces the pages' content streams (already encoded, with their /Filter entries);
     ``trailer`` adds entries to the trailer (an /Encrypt dictionary)."""
@@ -61,10 +65,14 @@ def pdf_bytes(pages: list[list[str]], *, streams: list[bytes] | None = None, tra
         if streams is not None:
             objects.append(streams[index])
         else:
-            body = b"BT /F1 14 Tf 72 720 Td 18 TL " + b" ".join(
-                b"(" + line.replace("(", "").replace(")", "").encode("latin-1") + b") '"
-                for line in lines
-            ) + b" ET"
+            body = (
+                b"BT /F1 14 Tf 72 720 Td 18 TL "
+                + b" ".join(
+                    b"(" + line.replace("(", "").replace(")", "").encode("latin-1") + b") '"
+                    for line in lines
+                )
+                + b" ET"
+            )
             objects.append(b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     out = bytearray(b"%PDF-1.7\n")
@@ -101,8 +109,11 @@ def encrypted_pdf() -> bytes:
     key = b"<" + b"11" * 32 + b">"
     return pdf_bytes(
         [["Top secret plans"]],
-        trailer=b"/Encrypt << /Filter /Standard /V 1 /R 2 /O " + key + b" /U " + key
-        + b" /P -44 >> /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>] ",
+        trailer=b"/Encrypt << /Filter /Standard /V 1 /R 2 /O "
+        + key
+        + b" /U "
+        + key
+        + b" /P -44 >> /ID [<" + b"ab" * 16 + b"> <" + b"ab" * 16 + b">] ",
     )
 
 
@@ -163,7 +174,10 @@ def epub_file(path: Path, chapters: list[str]) -> Path:
         book.writestr("META-INF/container.xml", container)
         book.writestr("OEBPS/book.opf", opf)
         for i, text in enumerate(chapters):
-            book.writestr(f"OEBPS/c{i}.xhtml", f"<html><body><h1>Chapter {i + 1}</h1><p>{text}</p></body></html>")
+            book.writestr(
+                f"OEBPS/c{i}.xhtml",
+                f"<html><body><h1>Chapter {i + 1}</h1><p>{text}</p></body></html>",
+            )
     return path
 
 

@@ -40,8 +40,11 @@ def shelf(tmp_path: Path) -> Path:
         )
     )
     scanned_pdf(folder / "scan.pdf", [["Dear tenant"], ["Your rent rises in April"]])
-    docx_file(folder / "minutes.docx", ["Minutes of the rowing club", "The new boat costs 4200"],
-              table=[["Item", "Cost"], ["Oars", "300"]])
+    docx_file(
+        folder / "minutes.docx",
+        ["Minutes of the rowing club", "The new boat costs 4200"],
+        table=[["Item", "Cost"], ["Oars", "300"]],
+    )
     pptx_file(folder / "deck.pptx", ["Company overview", "Revenue grew in the third quarter"])
     odt_file(folder / "recipe.odt", ["Grandmother's apple pie", "Bake for forty minutes"])
     epub_file(folder / "novel.epub", ["The ship left the harbour", "A storm over the lighthouse"])
@@ -157,7 +160,9 @@ def test_a_2000_page_pdf_is_read_up_to_its_cap_in_bounded_time(
 ) -> None:
     folder = tmp_path / "long"
     folder.mkdir()
-    pages = [[f"Chapter {n} of the very long manual", f"Part number {n * 7}"] for n in range(1, 2001)]
+    pages = [
+        [f"Chapter {n} of the very long manual", f"Part number {n * 7}"] for n in range(1, 2001)
+    ]
     (folder / "manual.pdf").write_bytes(pdf_bytes(pages))
     engine.add_root(folder)
     started = time.monotonic()

@@ -200,7 +200,7 @@ class PreviewPane(QWidget):
     ) -> QImage | None:
         """In a worker: the picture (a PDF's matching page), with the boxes of the words read
         in it drawn when the hit matched by them."""
-        path = self._load(file_id, PREVIEW_SIZE, page) if page else self._load(file_id, PREVIEW_SIZE)
+        path = self._load(file_id, PREVIEW_SIZE, *((page,) if page else ()))
         if not path:
             return None
         image = QImage(str(path))

@@ -81,7 +81,7 @@ def pptx_slides(path: str) -> Pages:
         deck = pptx.Presentation(path)
         slides: Pages = []
         for number, slide in enumerate(deck.slides, start=1):
-            lines = []
+            lines: list[str] = []
             for shape in slide.shapes:
                 if shape.has_text_frame:
                     lines.extend(p.text for p in shape.text_frame.paragraphs)

@@ -17,9 +17,7 @@ from desktop_app.core.ocr.reader import TextLine, TextReader, joined
 ReaderFactory = Callable[[], TextReader]
 
 
-def text_units(
-    lines: list[TextLine], models: UnitModels, *, page: int | None = None
-) -> list[Unit]:
+def text_units(lines: list[TextLine], models: UnitModels, *, page: int | None = None) -> list[Unit]:
     """Text units of the lines read, spanning read lines (or, with ``page``, that page)."""
     if not lines:
         return []
@@ -28,7 +26,9 @@ def text_units(
         Unit(
             TEXT,
             text=chunk.text,
-            span=Span(page, page, "page") if page else Span(chunk.line_start, chunk.line_end, "line"),
+            span=Span(page, page, "page")
+            if page
+            else Span(chunk.line_start, chunk.line_end, "line"),
         )
         for chunk in chunk_text(joined(lines), window, count_tokens)
     ]

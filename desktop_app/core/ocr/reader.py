@@ -130,7 +130,10 @@ def _bgr(picture: Image.Image) -> np.ndarray:
 
 def _shares(box: np.ndarray, width: int, height: int) -> Quad:
     return tuple(
-        (round(min(max(float(x) / width, 0.0), 1.0), 4), round(min(max(float(y) / height, 0.0), 1.0), 4))
+        (
+            round(min(max(float(x) / width, 0.0), 1.0), 4),
+            round(min(max(float(y) / height, 0.0), 1.0), 4),
+        )
         for x, y in box
     )
 
