@@ -113,7 +113,11 @@ def encrypted_pdf() -> bytes:
         + key
         + b" /U "
         + key
-        + b" /P -44 >> /ID [<" + b"ab" * 16 + b"> <" + b"ab" * 16 + b">] ",
+        + b" /P -44 >> /ID [<"
+        + b"ab" * 16
+        + b"> <"
+        + b"ab" * 16
+        + b">] ",
     )
 
 
