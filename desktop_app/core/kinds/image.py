@@ -28,7 +28,7 @@ from desktop_app.core.kinds.base import (
     UnitModels,
 )
 from desktop_app.core.kinds.picture_text import ReaderFactory, read_picture, text_units
-from desktop_app.core.ocr.reader import MAX_SIDE, shared_reader
+from desktop_app.core.ocr.reader import GLANCE_SIDE, MAX_SIDE, shared_reader
 
 pillow_heif.register_heif_opener()
 
@@ -260,9 +260,10 @@ class ImageExtractor:
     def extract(self, source: Source, models: UnitModels) -> Extracted:
         look = models.wants(CLIP)
         prepare, draft_size = models.picture_input(CLIP) if look else (None, None)
-        if models.wants(TEXT):  # OCR wants detail: a JPEG decodes at up to half scale
-            draft_size = max(draft_size or 0, MAX_SIDE // 2)
-        image, meta = decode_image(source.read(), draft_size=draft_size)
+        if models.wants(TEXT):  # OCR glances at a JPEG reduced, and reads it in detail later
+            draft_size = max(draft_size or 0, GLANCE_SIDE * 3 // 4)
+        data = source.read()
+        image, meta = decode_image(data, draft_size=draft_size)
         extracted = Extracted(
             {
                 "width": meta.width,
@@ -272,7 +273,9 @@ class ImageExtractor:
             },
         )
         if models.wants(TEXT):
-            lines = read_picture(image, self._reader)
+            reduced = max(image.size) < max(meta.width, meta.height)
+            detail = (lambda: decode_image(data, draft_size=MAX_SIDE // 2)[0]) if reduced else None
+            lines = read_picture(image, self._reader, detail)
             extracted.meta["text_lines"] = lines
             extracted.units.extend(text_units(lines, models))
         if prepare is not None:

@@ -34,6 +34,10 @@ def text_units(lines: list[TextLine], models: UnitModels, *, page: int | None = 
     ]
 
 
-def read_picture(picture: Image.Image, reader: ReaderFactory) -> list[TextLine]:
-    """The lines of text in an upright RGB picture (see :class:`TextReader`)."""
-    return reader().read(picture)
+def read_picture(
+    picture: Image.Image,
+    reader: ReaderFactory,
+    detail: Callable[[], Image.Image] | None = None,
+) -> list[TextLine]:
+    """The lines of text in an upright RGB picture (see :meth:`TextReader.read`)."""
+    return reader().read(picture, detail)
