@@ -24,7 +24,7 @@ MAX_SIDE = 2000
 # Pictures with a shorter side than this hold no readable line.
 MIN_SIDE = 12
 # Longest side the detection model looks at a photo at, and a screenshot-like picture at.
-GLANCE_SIDE = 416
+GLANCE_SIDE = 352
 DETAIL_SIDE = 1280
 # Share of side-by-side pixel pairs that are identical above which a picture counts as flat
 # (screen content, scans, slides) rather than a photo (whose sensor noise leaves few).
