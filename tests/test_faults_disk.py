@@ -186,14 +186,15 @@ def test_index_save_on_a_full_disk_during_a_run_is_reported(
     engine.add_root(photos)
     list(engine.index())
     _add_more(photos)
-    (vset,) = engine.library.reader().vector_sets()
+    (vset,) = engine.library.reader().vector_sets("clip")
     saved = _index_file(engine, vset.id)
     tmp = saved.with_name(saved.name + ".tmp")
     tmp.symlink_to(DEV_FULL)
     with pytest.raises(StorageError, match="is full"):
         list(engine.index())
-    # The batch was committed to SQLite before the save failed: it is kept.
-    assert _indexed(engine)["indexed"] == FIRST + indexer.FILE_BATCH
+    # The batch was committed to SQLite before the save failed: it is kept (its pictures then
+    # wait, pending, for the text-in-images pass).
+    assert engine.library.reader().vector_count(vset.id) == FIRST + indexer.FILE_BATCH
     engine.close()
     _assert_finishes(make_engine, photos)
 
@@ -205,7 +206,7 @@ def test_read_only_index_folder_is_reported(
     engine.add_root(photos)
     list(engine.index())
     _add_more(photos)
-    (vset,) = engine.library.reader().vector_sets()
+    (vset,) = engine.library.reader().vector_sets("clip")
     before = _index_file(engine, vset.id).read_bytes()
 
     def read_only(src: Any, dst: Any) -> None:
