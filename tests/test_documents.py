@@ -106,6 +106,8 @@ def test_document_types_filter_the_results(engine: Engine, shelf: Path) -> None:
         hits = engine.search("money", k=20, filters=Filters(types=(kind,)))
         assert {Path(h.path).name for h in hits} == names, kind
     assert registry.kind_of_type("epub") == "document"
+    docx = engine.search("money", k=20, filters=Filters(types=("DOCX",)))  # a person's word
+    assert [Path(h.path).name for h in docx] == ["minutes.docx"]
 
 
 def test_a_pdf_card_shows_its_first_page_and_the_page_that_matched(
