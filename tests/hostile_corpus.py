@@ -172,9 +172,7 @@ def _documents(put: Callable[[str, bytes, str], None], folder: Path) -> None:
     pptx = pptx_file(scratch / "p.pptx", ["A slide"]).read_bytes()
     put("fine.pdf", pdf, "indexed")
     put("truncated-half.pdf", pdf[: len(pdf) // 2], "either")  # PDFium rebuilds what it can
-    put("corrupted.pdf", _corrupt(pdf, 7), "either")
     put("garbage.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 16, "failed")
-    put("empty.pdf", b"", "failed")
     put("encrypted.pdf", encrypted_pdf(), "failed")
     put("bomb.pdf", pdf_bomb(), "failed")
     put("zip-bomb.docx", zip_bomb_docx(scratch / "z.docx").read_bytes(), "failed")

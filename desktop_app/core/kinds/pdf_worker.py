@@ -43,6 +43,8 @@ def read(path: str, max_pages: int, budget_s: float, render_dir: str, ocr_pages:
     started = time.monotonic()
     try:
         document = pdfium.PdfDocument(path)
+    except OSError as err:
+        return {"error": f"cannot read ({err.strerror or err})"}
     except pdfium.PdfiumError as err:
         text = str(err).lower()
         if "password" in text:
