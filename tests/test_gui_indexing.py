@@ -226,4 +226,6 @@ def test_shutdown_cancels_the_pass_and_waits_for_it(
         controller.start()  # too late: nothing starts any more
     qtbot.wait(200)
     assert controller._task is task and not controller.running()
-    assert 4 <= slow_engine.status().roots[0].indexed < 40
+    # What the look pass committed is kept (searchable; pending for the text pass).
+    (vset,) = slow_engine.library.reader().vector_sets("clip")
+    assert 4 <= slow_engine.library.reader().vector_count(vset.id) < 40
