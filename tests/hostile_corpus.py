@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from docgen import docx_file, encrypted_pdf, pdf_bomb, pdf_bytes, pptx_file, zip_bomb_docx
 from imagegen import scene
 from PIL import Image
 from videogen import write_audio_only, write_vfr_video, write_video, y4m_header_only
@@ -181,6 +182,8 @@ def build(folder: Path) -> dict[str, str]:
 
     _videos(put, folder)
 
+    _documents(put, folder)
+
     deep = folder
     while len(os.fsencode(deep)) < 3700:
         deep = deep / ("d" * 200)
@@ -196,3 +199,27 @@ def build(folder: Path) -> dict[str, str]:
         if os.path.exists(device):
             (folder / f"{Path(device).name}.png").symlink_to(device)
     return expect
+
+
+def _documents(put: Callable[[str, bytes, str], None], folder: Path) -> None:
+    """Malformed and hostile PDFs, office files, e-books, web pages and RTF."""
+    scratch = folder.parent / f"{folder.name}-sources"
+    scratch.mkdir(exist_ok=True)
+    pdf = pdf_bytes([["A fine page"], ["Another fine page"]])
+    docx = docx_file(scratch / "d.docx", ["A paragraph", "Another one"]).read_bytes()
+    pptx = pptx_file(scratch / "p.pptx", ["A slide"]).read_bytes()
+    put("fine.pdf", pdf, "indexed")
+    put("truncated-half.pdf", pdf[: len(pdf) // 2], "either")  # PDFium rebuilds what it can
+    put("garbage.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 16, "failed")
+    put("encrypted.pdf", encrypted_pdf(), "failed")
+    put("bomb.pdf", pdf_bomb(), "failed")
+    put("zip-bomb.docx", zip_bomb_docx(scratch / "z.docx").read_bytes(), "failed")
+    put("truncated.docx", docx[: len(docx) // 2], "failed")
+    put("corrupted.docx", _corrupt(docx, 3), "either")
+    put("truncated.pptx", pptx[:200], "failed")
+    put("pdf-named.docx", pdf, "failed")
+    put("empty.odt", b"", "failed")
+    put("not-a-zip.epub", b"PK\x03\x04" + bytes(range(256)) * 4, "failed")
+    put("binary.html", bytes(range(256)) * 8, "either")
+    put("unbalanced.rtf", b"{\\rtf1 {{{ unbalanced \\par", "either")
+    put("nul-bytes.py", b"print(1)\x00\x00\x00" * 10, "failed")

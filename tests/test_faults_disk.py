@@ -111,9 +111,11 @@ def test_database_full_mid_run_stops_keeps_committed_batches_and_resumes(
     )
     message = str(error)
     assert "is full" in message and str(engine.home) in message and "kept" in message
-    counts = _indexed(engine)
-    assert counts["indexed"] == FIRST + indexer.FILE_BATCH, counts  # the batch before the fill
-    assert counts["pending"] == MORE - indexer.FILE_BATCH
+    # The batch before the fill is kept: its pictures have their CLIP vectors and wait,
+    # pending, for the text-in-images pass, like the pictures not reached yet.
+    (vset,) = engine.library.reader().vector_sets("clip")
+    assert engine.library.reader().vector_count(vset.id) == FIRST + indexer.FILE_BATCH
+    assert _indexed(engine) == {"indexed": FIRST, "pending": MORE}
     assert engine.errors() == [], "a full disk is not the pictures' fault"
     engine.close()
     _assert_finishes(make_engine, photos)
@@ -186,14 +188,15 @@ def test_index_save_on_a_full_disk_during_a_run_is_reported(
     engine.add_root(photos)
     list(engine.index())
     _add_more(photos)
-    (vset,) = engine.library.reader().vector_sets()
+    (vset,) = engine.library.reader().vector_sets("clip")
     saved = _index_file(engine, vset.id)
     tmp = saved.with_name(saved.name + ".tmp")
     tmp.symlink_to(DEV_FULL)
     with pytest.raises(StorageError, match="is full"):
         list(engine.index())
-    # The batch was committed to SQLite before the save failed: it is kept.
-    assert _indexed(engine)["indexed"] == FIRST + indexer.FILE_BATCH
+    # The batch was committed to SQLite before the save failed: it is kept (its pictures then
+    # wait, pending, for the text-in-images pass).
+    assert engine.library.reader().vector_count(vset.id) == FIRST + indexer.FILE_BATCH
     engine.close()
     _assert_finishes(make_engine, photos)
 
@@ -205,7 +208,7 @@ def test_read_only_index_folder_is_reported(
     engine.add_root(photos)
     list(engine.index())
     _add_more(photos)
-    (vset,) = engine.library.reader().vector_sets()
+    (vset,) = engine.library.reader().vector_sets("clip")
     before = _index_file(engine, vset.id).read_bytes()
 
     def read_only(src: Any, dst: Any) -> None:

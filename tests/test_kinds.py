@@ -268,6 +268,7 @@ def test_a_later_pass_runs_after_every_quick_one_and_resumes_after_a_cancel(
             "images",
             "documents",
             "postcards",
+            "text in images",
             "postcard captions",
             "cancelled",
         ]

@@ -16,6 +16,7 @@ from desktop_app.core import paths
 from desktop_app.core.db.library import Library
 from desktop_app.core.db.records import FileRecord, Root
 from desktop_app.core.db.storage import storage_error
+from desktop_app.core.db.text_lines import load_text_lines
 from desktop_app.core.encoders import catalog as model_catalog
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
 from desktop_app.core.encoders.chosen import models_in_use
@@ -25,10 +26,12 @@ from desktop_app.core.indexing.sync import root_offline
 from desktop_app.core.indexing.watcher import FolderWatcher
 from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError, Span
+from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.kinds.raw import RawExtractor
 from desktop_app.core.kinds.speech import Transcriber
 from desktop_app.core.kinds.video import VideoExtractor
+from desktop_app.core.ocr.reader import TextLine
 from desktop_app.core.progress import Control, Progress
 from desktop_app.core.searching import browse as browsing
 from desktop_app.core.searching import terms as query_terms
@@ -40,7 +43,7 @@ from desktop_app.core.searching.ranking import Hit
 from desktop_app.core.searching.runner import QueryRunner
 from desktop_app.core.searching.terms import Query
 from desktop_app.core.settings import Settings
-from desktop_app.core.thumbnails import thumbnail, video_thumbnail
+from desktop_app.core.thumbnails import page_thumbnail, thumbnail, video_thumbnail
 
 
 @dataclass(frozen=True)
@@ -406,9 +409,7 @@ class Engine:
             query, k, kinds=kinds or registry.names(), filters=filters or Filters(), mode=mode
         )
 
-    def browse(
-        self, kinds: Sequence[str], filters: Filters | None = None
-    ) -> browsing.Timeline:
+    def browse(self, kinds: Sequence[str], filters: Filters | None = None) -> browsing.Timeline:
         """The indexed files of ``kinds`` passing ``filters``, newest first, in month groups:
         the library without a query. Ids only; :meth:`browse_page` makes the hits shown."""
         return browsing.timeline(self.library.reader(), kinds, filters or Filters())
@@ -459,18 +460,29 @@ class Engine:
         return record
 
     def thumbnail(
-        self, target: int | str | os.PathLike[str], size: int = 256, at: float | None = None
+        self,
+        target: int | str | os.PathLike[str],
+        size: int = 256,
+        *,
+        at: float | None = None,
+        page: int = 1,
     ) -> Path | None:
-        """A cached JPEG thumbnail of an indexed picture or RAW photo, or of a video's frame at
-        ``at`` seconds (default: its first); None for documents."""
+        """A cached JPEG thumbnail of an indexed picture or RAW photo, of a video's frame at
+        ``at`` seconds (default: its first), or of a PDF's ``page``; None for other
+        documents."""
         record = self.file(target)
         pictured = (ImageExtractor.name, RawExtractor.name, VideoExtractor.name)
-        if record.kind not in pictured or not record.hash:
+        is_pdf = record.kind == DocumentExtractor.name and record.path.lower().endswith(".pdf")
+        if not record.hash or (record.kind not in pictured and not is_pdf):
             return None
         try:
             if record.kind == VideoExtractor.name:
                 return video_thumbnail(
                     self.library.thumbnail_dir, record.path, record.hash, size, at or 0.0
+                )
+            if is_pdf:
+                return page_thumbnail(
+                    self.library.thumbnail_dir, record.path, record.hash, size, page
                 )
             return thumbnail(self.library.thumbnail_dir, record.path, record.hash, size)
         except DecodeError as err:
@@ -485,6 +497,13 @@ class Engine:
         if vset is None:
             return []
         return self.library.reader().spans_of_file(vset.id, record.id)
+
+    def text_lines(self, target: int | str) -> list[TextLine]:
+        """The lines of text read in an indexed picture, with their boxes ([] when none)."""
+        record = self.file(target)
+        if not record.hash:
+            return []
+        return load_text_lines(self.library.reader().db.conn, record.hash)
 
     def cameras(self) -> list[str]:
         """The cameras named in the library's pictures, for a camera filter to offer."""

@@ -12,6 +12,7 @@ from PIL import Image
 
 from desktop_app.core.kinds.base import DecodeError
 from desktop_app.core.kinds.image import decode_image
+from desktop_app.core.kinds.pdf import render_page
 from desktop_app.core.kinds.raw import decode_raw, is_raw
 
 THUMBNAIL_QUALITY = 85
@@ -49,6 +50,15 @@ def video_thumbnail(cache_dir: Path, source: str, content_hash: str, size: int, 
     if target.exists():
         return target
     return _save(video_frames.frame_at(source, at, size), target, size)
+
+
+def page_thumbnail(cache_dir: Path, source: str, content_hash: str, size: int, page: int) -> Path:
+    """The cached picture of a PDF's ``page`` (longest side ``size`` px), rendered now if
+    missing: a PDF hit's card shows the page that matched."""
+    target = cache_dir / content_hash[:2] / f"{content_hash}-p{page}-{size}.jpg"
+    if target.exists():
+        return target
+    return _save(render_page(source, page, size), target, size)
 
 
 def _save(image: Image.Image, target: Path, size: int) -> Path:

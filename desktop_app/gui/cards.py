@@ -78,14 +78,11 @@ class Card:
 
 
 class ImageCard(Card):
-    """A picture: its thumbnail in the grid and a larger copy in the preview; a RAW photo and
-    its camera's JPEG are one hit, whose preview names the other file."""
+    """A picture: its thumbnail in the grid and a larger copy in the preview. A RAW photo and
+    its camera's JPEG are one hit, whose preview names the other file; a picture found by the
+    words read in it (OCR) quotes them, and the preview boxes where they were read."""
 
-    DETAILS = ("Also",)
-
-    def details(self) -> dict[str, str]:
-        return {"Also": ", ".join(Path(p).name for p in self.hit.companions)}
-
+    DETAILS = ("Also", "Text read")
     IN_TIMELINE = True
 
     def tile(self, size: int) -> QPixmap | None:
@@ -94,18 +91,45 @@ class ImageCard(Card):
     def preview_text(self) -> str | None:
         return None
 
+    def place(self) -> str:
+        return "words read in the picture" if self.hit.snippet else ""
+
+    def details(self) -> dict[str, str]:
+        return {
+            "Also": ", ".join(Path(p).name for p in self.hit.companions),
+            "Text read": self.hit.snippet or "",
+        }
+
+    def read_lines(self) -> tuple[int, int] | None:
+        """The lines read in the picture that matched (1-based, inclusive), for the preview
+        to draw their boxes; None when the picture matched by its look."""
+        span = self.hit.span
+        if span is None or span.unit != "line" or not self.hit.snippet:
+            return None
+        return int(span.start), int(span.end)
+
 
 class DocumentCard(Card):
-    """A text document: a card with its name and the matching passage; the preview shows the
-    passage and its lines."""
+    """A document: a card with its name and the matching passage, or for a PDF its first page
+    rendered; the preview shows the passage and its lines, or the PDF page that matched."""
 
-    DETAILS = ("Lines",)
+    DETAILS = ("Lines", "Page", "Passage")
 
     def tile(self, size: int) -> QPixmap | None:
+        if self.is_pdf():
+            return None  # its first page, rendered by the thumbnail cache
         return paper_card(size, Path(self.hit.path).name, self._passage())
 
     def preview_text(self) -> str | None:
-        return self._passage()
+        return None if self.is_pdf() else self._passage()
+
+    def is_pdf(self) -> bool:
+        return Path(self.hit.path).suffix.lower() == ".pdf"
+
+    def page(self) -> int | None:
+        """The page (or slide, or chapter) that matched; None for line-based documents."""
+        span = self.hit.span
+        return int(span.start) if span is not None and span.unit == "page" else None
 
     def _passage(self) -> str:
         """The matching passage as it reads: a Markdown note's markup is dropped."""
@@ -114,10 +138,18 @@ class DocumentCard(Card):
 
     def place(self) -> str:
         lines = self._lines()
-        return f"lines {lines}" if lines else ""
+        if lines:
+            return f"lines {lines}"
+        page = self.page()
+        return f"page {page}" if page else ""
 
     def details(self) -> dict[str, str]:
-        return {"Lines": self._lines()}
+        page = self.page()
+        return {
+            "Lines": self._lines(),
+            "Page": str(page) if page else "",
+            "Passage": self._passage() if self.is_pdf() else "",
+        }
 
     def _lines(self) -> str:
         hit = self.hit
@@ -298,8 +330,6 @@ CARDS: dict[str, type[Card]] = {
     RawExtractor.name: ImageCard,
     DocumentExtractor.name: DocumentCard,
     AudioExtractor.name: AudioCard,
-
-
     VideoExtractor.name: VideoCard,
 }
 

@@ -101,7 +101,9 @@ class MainWindow(QMainWindow):
         self.browse_page = BrowsePage(self.engine, self.thumbnails)
         self.browse_view = self.browse_page.view
         self.results_stack.addWidget(self.browse_page)
-        self.preview = PreviewPane(self.engine.thumbnail, moments=self.engine.moments)
+        self.preview = PreviewPane(
+            self.engine.thumbnail, moments=self.engine.moments, text_lines=self.engine.text_lines
+        )
         self.splitter = QSplitter()
         self.splitter.addWidget(self.library_panel)
         self.splitter.addWidget(self.results_stack)

@@ -9,8 +9,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap, QResizeEvent
+from PySide6.QtCore import QPointF, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
@@ -22,8 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.kinds.base import Span
+from desktop_app.core.ocr.reader import TextLine
 from desktop_app.core.searching.ranking import Hit
-from desktop_app.gui.cards import card_for, detail_rows
+from desktop_app.gui.cards import DocumentCard, ImageCard, card_for, detail_rows
 from desktop_app.gui.tasks import run_async
 from desktop_app.gui.video_preview import VideoPanel
 from desktop_app.gui.widgets import Banner, readable
@@ -79,9 +90,12 @@ class PreviewPane(QWidget):
         load: Callable[..., Path | None],
         parent: QWidget | None = None,
         moments: Callable[[int], list[Span]] | None = None,
+        *,
+        text_lines: Callable[[int], list[TextLine]] | None = None,
     ) -> None:
         super().__init__(parent)
-        self._load = load  # (file id, size[, a video's moment]) -> a thumbnail file
+        self._load = load  # (file id, size, at=a video's moment, page=a PDF's) -> a picture
+        self._text_lines = text_lines  # file id -> the lines read in a picture, with boxes
         self._hit: Hit | None = None
         self._image: QImage | None = None
         layout = QVBoxLayout(self)
@@ -190,18 +204,35 @@ class PreviewPane(QWidget):
             return
         self.picture.setText("Loading…")
         file_id = hit.file_id
+        page = card.page() if isinstance(card, DocumentCard) else None
+        read = card.read_lines() if isinstance(card, ImageCard) else None
         run_async(
-            lambda: self._decode(file_id, moment),
+            lambda: self._decode(file_id, moment, page, read),
             lambda image: self._arrived(file_id, image),
             lambda msg: self._failed(file_id, msg),
         )
 
-    def _decode(self, file_id: int, moment: float | None = None) -> QImage | None:
-        if moment is None:
-            path = self._load(file_id, PREVIEW_SIZE)
-        else:
-            path = self._load(file_id, PREVIEW_SIZE, moment)
-        return QImage(str(path)) if path else None
+    def _decode(
+        self,
+        file_id: int,
+        moment: float | None = None,
+        page: int | None = None,
+        read: tuple[int, int] | None = None,
+    ) -> QImage | None:
+        """In a worker: the picture (a video's frame at ``moment``, a PDF's matching page),
+        with the boxes of the words read in it drawn when the hit matched by them."""
+        options: dict[str, float | int] = {}
+        if moment is not None:
+            options["at"] = moment
+        if page:
+            options["page"] = page
+        path = self._load(file_id, PREVIEW_SIZE, **options)
+        if not path:
+            return None
+        image = QImage(str(path))
+        if read is not None and self._text_lines is not None and not image.isNull():
+            image = draw_text_boxes(image, self._text_lines(file_id), read)
+        return image
 
     def _arrived(self, file_id: int, image: QImage | None) -> None:
         if self._hit is None or self._hit.file_id != file_id:
@@ -228,3 +259,20 @@ class PreviewPane(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
+
+
+def draw_text_boxes(image: QImage, lines: list[TextLine], matched: tuple[int, int]) -> QImage:
+    """A copy of ``image`` with the box of every line read in it: the ``matched`` lines
+    (1-based, inclusive) outlined boldly, the others faintly. QImage only: safe in a worker."""
+    drawn = image.convertToFormat(QImage.Format.Format_ARGB32)
+    painter = QPainter(drawn)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    width, height = drawn.width(), drawn.height()
+    for number, line in enumerate(lines, start=1):
+        hit = matched[0] <= number <= matched[1]
+        colour = QColor(255, 196, 0) if hit else QColor(0, 160, 255, 110)
+        painter.setPen(QPen(colour, max(2.0, width / 300) if hit else 1.0))
+        painter.setBrush(QColor(255, 196, 0, 50) if hit else Qt.BrushStyle.NoBrush)
+        painter.drawPolygon(QPolygonF([QPointF(x * width, y * height) for x, y in line.box]))
+    painter.end()
+    return drawn

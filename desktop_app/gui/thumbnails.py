@@ -96,7 +96,7 @@ class ThumbnailCache(QObject):
         if moment is None:
             path = self._load(file_id, THUMBNAIL_SIZE)
         else:
-            path = self._load(file_id, THUMBNAIL_SIZE, moment)
+            path = self._load(file_id, THUMBNAIL_SIZE, at=moment)
         if path is None:
             return None
         image = QImage(str(path))

@@ -193,7 +193,7 @@ class VideoPanel(QWidget):
         )
 
     def _frame(self, file_id: int, at: float) -> QImage | None:
-        path = self._load(file_id, FRAME_SIZE * 2, at)
+        path = self._load(file_id, FRAME_SIZE * 2, at=at)
         if path is None:
             return None
         image = QImage(str(path))

@@ -192,6 +192,22 @@ END;
 INSERT INTO unit_words (rowid, text) SELECT rowid, text FROM units WHERE text IS NOT NULL;
 """
 
+# Pictures gain a later pass that reads the text in them (OCR) into the text space: pictures
+# indexed before are marked pending so that pass visits them (their CLIP vectors are kept: the
+# quick pass finds them held already). The lines read, with their boxes, are kept by content
+# hash (a copy or a moved file keeps them; changed content gets its own) for the preview.
+_M007_TEXT_IN_IMAGES = """
+CREATE TABLE text_lines (
+    hash TEXT NOT NULL,             -- the picture's content hash (files.hash)
+    line INTEGER NOT NULL,          -- 1-based, in reading order: a text unit spans these
+    text TEXT NOT NULL,
+    score REAL NOT NULL,            -- the recognition model's confidence, 0..1
+    box TEXT NOT NULL,              -- JSON [[x, y] x 4]: corners as shares of width and height
+    PRIMARY KEY (hash, line)
+) WITHOUT ROWID;
+UPDATE files SET status = 'pending' WHERE kind = 'image' AND status = 'indexed';
+"""
+
 MIGRATIONS: list[str] = [
     _M001_INITIAL,
     _M002_LABEL_LOOKUP,
@@ -199,6 +215,7 @@ MIGRATIONS: list[str] = [
     _M004_SPEECH_META,
     _M005_VIDEO_META,
     _M006_KEYWORDS,
+    _M007_TEXT_IN_IMAGES,
 ]
 
 

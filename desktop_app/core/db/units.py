@@ -20,6 +20,7 @@ import numpy as np
 import sqlite_utils
 
 from desktop_app.core.db.records import FileUnits, NewUnit, VectorSet
+from desktop_app.core.db.text_lines import save_text_lines
 from desktop_app.core.kinds.base import Span
 
 _SET_COLUMNS = "id, space, model_id, dim, state"
@@ -250,6 +251,8 @@ class UnitTables:
                             meta.get("speech_note"),
                         ),
                     )
+                if "text_lines" in meta and meta.get("hash"):  # read in a picture (OCR)
+                    save_text_lines(conn, meta["hash"], meta["text_lines"])
             conn.executemany(
                 "INSERT INTO units (set_id, label, file_id, span_start, span_end, span_unit,"
                 " text, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from desktop_app.core.kinds import photo_tags
 from desktop_app.core.kinds.base import (
     CLIP,
+    TEXT,
     DecodeError,
     Extracted,
     Pass,
@@ -28,6 +29,8 @@ from desktop_app.core.kinds.base import (
     UnitModels,
 )
 from desktop_app.core.kinds.photo_tags import embedded_tags
+from desktop_app.core.kinds.picture_text import ReaderFactory, read_picture, text_units
+from desktop_app.core.ocr.reader import GLANCE_SIDE, MAX_SIDE, shared_reader
 
 pillow_heif.register_heif_opener()
 
@@ -235,7 +238,12 @@ class ImageExtractor:
     """Pictures: one CLIP unit each, decoded at reduced JPEG scale down to the model's input
     size (3-4x cheaper on camera-sized photos; the benchmark checks the embeddings stay within
     bounds). The date is EXIF's DateTimeOriginal (the indexer falls back to the file's
-    modification time)."""
+    modification time).
+
+    The text in a picture is read later, in its own pass (OCR is slower than CLIP, and a
+    library should be searchable by look first): its lines become text units, and the lines
+    with their boxes are kept for the preview (meta ``text_lines``).
+    """
 
     name = "image"
     label = "images"
@@ -250,17 +258,24 @@ class ImageExtractor:
         "tiff": (".tif", ".tiff"),
         "bmp": (".bmp", ".dib"),
     }
-    spaces = (CLIP,)
-    passes = (Pass("images", spaces),)
+    spaces = (CLIP, TEXT)
+    passes = (Pass("images", (CLIP,)), Pass("text in images", (TEXT,), later=True))
     typical_units = 1
+
+    def __init__(self, reader: ReaderFactory = shared_reader) -> None:
+        self._reader = reader
 
     def sniff(self, head: bytes) -> bool:
         return sniff(head) is not None
 
     def extract(self, source: Source, models: UnitModels) -> Extracted:
-        prepare, draft_size = models.picture_input(CLIP)
-        image, meta = decode_image(source.read(), draft_size=draft_size)
-        return Extracted(
+        look = models.wants(CLIP)
+        prepare, draft_size = models.picture_input(CLIP) if look else (None, None)
+        if models.wants(TEXT):  # OCR glances at a JPEG reduced, and reads it in detail later
+            draft_size = max(draft_size or 0, GLANCE_SIDE * 3 // 4)
+        data = source.read()
+        image, meta = decode_image(data, draft_size=draft_size)
+        extracted = Extracted(
             {
                 "width": meta.width,
                 "height": meta.height,
@@ -269,5 +284,13 @@ class ImageExtractor:
                 "tags": photo_tags.join([meta.tags, *photo_tags.sidecar_words(source.path)]),
                 "exposure": meta.exposure,
             },
-            [Unit(CLIP, pixels=prepare(image))],
         )
+        if models.wants(TEXT):
+            reduced = max(image.size) < max(meta.width, meta.height)
+            detail = (lambda: decode_image(data, draft_size=MAX_SIDE // 2)[0]) if reduced else None
+            lines = read_picture(image, self._reader, detail)
+            extracted.meta["text_lines"] = lines
+            extracted.units.extend(text_units(lines, models))
+        if prepare is not None:
+            extracted.units.insert(0, Unit(CLIP, pixels=prepare(image)))
+        return extracted

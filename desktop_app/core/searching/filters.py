@@ -23,7 +23,20 @@ ORIENTATIONS = ("landscape", "portrait", "square")
 ORIGINS = ("camera", "screenshot")
 # Width and height within this fraction of each other count as square.
 SQUARE_TOLERANCE = 0.02
-_ALIASES = {"jpg": "jpeg", "tif": "tiff", "heif": "heic", "txt": "text", "md": "markdown"}
+_ALIASES = {
+    "jpg": "jpeg",
+    "tif": "tiff",
+    "heif": "heic",
+    "txt": "text",
+    "md": "markdown",
+    "docx": "word",
+    "pptx": "powerpoint",
+    "slides": "powerpoint",
+    "odt": "opendocument",
+    "odp": "opendocument",
+    "htm": "html",
+    "ebook": "epub",
+}
 # Plural and everyday names for the kinds.
 _KIND_WORDS = {
     "images": "image",
