@@ -118,7 +118,7 @@ def test_a_pdf_card_shows_its_first_page_and_the_page_that_matched(
     engine.add_root(shelf)
     list(engine.index())
     first = engine.thumbnail(str(shelf / "handbook.pdf"), 128)
-    third = engine.thumbnail(str(shelf / "handbook.pdf"), 128, 3)
+    third = engine.thumbnail(str(shelf / "handbook.pdf"), 128, page=3)
     assert first and third and first != third
     with Image.open(first) as picture:
         assert max(picture.size) == 128

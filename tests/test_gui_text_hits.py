@@ -44,7 +44,7 @@ def test_a_picture_found_by_its_words_quotes_them() -> None:
     card = card_for(RECEIPT)
     assert isinstance(card, ImageCard)
     assert card.read_lines() == (2, 2)
-    assert card.details() == {"Text read": "Invoice 4471"}
+    assert card.details() == {"Also": "", "Text read": "Invoice 4471"}
     assert card.place() == "words read in the picture"
     by_look = replace(RECEIPT, span=None, snippet=None)
     assert card_for(by_look).read_lines() is None and card_for(by_look).place() == ""
@@ -89,8 +89,8 @@ def test_a_pdf_hit_previews_the_page_that_matched(qtbot: QtBot, tmp_path: Path) 
     text_picture(["Page three"]).save(page_picture)
     calls: list[tuple[int, ...]] = []
 
-    def load(*args: int) -> Path:
-        calls.append(args)
+    def load(*args: int, **options: int) -> Path:
+        calls.append((*args, *options.values()))
         return page_picture
 
     hit = replace(

@@ -132,7 +132,7 @@ def test_registry_lists_kinds_spaces_and_file_types() -> None:
     assert registry.names() == ("image", "document", "raw", "video", "audio")
     assert registry.spaces() == (CLIP, TEXT)
     assert registry.kinds_in(CLIP) == ("image", "raw", "video")
-    assert registry.kinds_in(TEXT) == ("document", "video", "audio")
+    assert registry.kinds_in(TEXT) == ("image", "document", "video", "audio")
     assert registry.kind_of_type("m4a") == "audio"
     assert registry.kind_of("/x/memo.M4A", "memo.M4A") == "audio"
     assert registry.file_types()["jpeg"] == (".jpg", ".jpeg", ".jpe", ".jfif")
