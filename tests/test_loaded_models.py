@@ -37,7 +37,9 @@ class _Counting:
 def _models(
     clip: _Counting, text: _Counting, chosen: Callable[[], str] | None = None
 ) -> LoadedModels:
-    return LoadedModels(clip=Loader(clip, chosen), text=Loader(text))
+    return LoadedModels(
+        clip=Loader(clip, chosen), text=Loader(text), speech=Loader(_Counting("speech"))
+    )
 
 
 def test_nothing_loads_until_asked_and_then_once() -> None:
@@ -123,7 +125,9 @@ def test_a_failed_load_is_tried_again_next_time() -> None:
         attempts.append(1)
         raise KnownError("the weights are damaged")
 
-    models = LoadedModels(clip=Loader(broken), text=Loader(_Counting("text")))
+    models = LoadedModels(
+        clip=Loader(broken), text=Loader(_Counting("text")), speech=Loader(_Counting("speech"))
+    )
     for _ in range(2):
         with pytest.raises(KnownError, match="damaged"):
             models.clip()

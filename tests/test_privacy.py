@@ -174,7 +174,8 @@ def test_an_imported_weights_file_with_code_in_it_is_refused(
     evil = tmp_path / f"evil{suffix}"
     torch.save({"state_dict": {"visual.proj": _Payload(marker)}}, evil)
     with Engine(home) as engine:
-        engine.import_model(ARCH, evil, config)
+        before = engine.settings.clip_model
         with pytest.raises(KnownError, match="Could not load"):
-            engine.encoders.clip()
+            engine.import_model(ARCH, evil, config)
+        assert engine.settings.clip_model == before, "the model in use stays the one before"
     assert not marker.exists()

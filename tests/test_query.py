@@ -184,7 +184,7 @@ def test_bad_filter_values_are_known_errors() -> None:
     with pytest.raises(KnownError, match="orientation"):
         Filters(orientation="diagonal")
     with pytest.raises(KnownError, match="file type"):
-        Filters(types=("mp3",))
+        Filters(types=("flac-video",))
     with pytest.raises(KnownError, match="date"):
         parse_date("last tuesday")
     with pytest.raises(KnownError, match="empty"):

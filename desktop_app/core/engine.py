@@ -229,10 +229,17 @@ class Engine:
         text_tower: Path | None = None,
     ) -> str:
         """Copy a local weights file in (with a transformers text tower's config and tokenizer
-        folder, for architectures that need one) and make it the active model."""
+        folder, for architectures that need one) and make it the active model. It is loaded
+        now (to export its text tower for fast queries): a file that cannot be loaded says so
+        here, and the model in use stays the one before."""
+        previous = self.settings.clip_model
         name = self.catalog.import_file(arch, weights, config, text_tower)
         self.set_model(name)
-        self.prepare_text_queries(load=True)
+        try:
+            self.prepare_text_queries(load=True)
+        except KnownError:
+            self.set_model(previous)
+            raise
         return name
 
     def prepare_text_queries(self, *, load: bool = False) -> str:
