@@ -267,6 +267,8 @@ def _status(engine: Any, as_json: bool) -> None:
             f"Folder:    {display(root.path)}  ({root.indexed} indexed, {root.pending} pending,"
             f" {root.failed} failed){state}"
         )
+        if root.searchable:
+            out(f"           {root.searchable} of the pending are searchable by look already")
     from desktop_app.core.kinds import registry
 
     labels = {k.name: k.label for k in registry.kinds()}  # "audio" -> "recordings"

@@ -273,6 +273,8 @@ def test_a_later_pass_runs_after_every_quick_one_and_resumes_after_a_cancel(
             "cancelled",
         ]
         assert engine.status().counts["postcard"] == {"pending": 2}
+        (root,) = engine.root_status()
+        assert (root.pending, root.searchable) == (2, 2), "found by look, captions to come"
         hits = engine.search_image(str(card), k=3)  # searchable by look already
         assert Path(hits[0].path).name == "harbour.postcard"
         assert engine.status().counts["document"] == {"indexed": 1}

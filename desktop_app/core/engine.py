@@ -53,6 +53,7 @@ class RootStatus:
     indexed: int
     pending: int
     failed: int
+    searchable: int = 0  # of the pending: found by look already, their words still to read
 
 
 @dataclass(frozen=True)
@@ -530,6 +531,7 @@ class Engine:
                 per_root.get((r.id, "indexed"), 0),
                 per_root.get((r.id, "pending"), 0),
                 per_root.get((r.id, "failed"), 0),
+                per_root.get((r.id, "searchable"), 0),
             )
             for r in store.roots()
         ]

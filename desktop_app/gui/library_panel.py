@@ -50,6 +50,8 @@ class RootsModel(QAbstractListModel):
             total = root.indexed + root.pending + root.failed
             if root.pending and total:  # this folder's own progress
                 counts += f" · {100 * (total - root.pending) // total}% done"
+            if root.searchable:  # a later pass (text in pictures, speech) still to come
+                counts += f"\n{root.indexed + root.searchable} searchable, words still being read"
             state = ""
             if not root.online:
                 state = "\nOffline: entries kept until it returns"

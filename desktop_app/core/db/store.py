@@ -255,8 +255,14 @@ class Store(UnitTables):
             return cur.rowcount
 
     def count_by_root(self) -> dict[tuple[int, str], int]:
+        """Files per (root, status); "searchable" counts the pending files that some space
+        holds already (pictures whose text is still to be read, videos whose soundtrack is
+        still to be transcribed), which are also counted as pending."""
         rows = self._query(
             "SELECT root_id, status, COUNT(*) AS n FROM files GROUP BY root_id, status"
+            " UNION ALL SELECT root_id, 'searchable', COUNT(*) FROM files f"
+            " WHERE status = 'pending' AND EXISTS"
+            " (SELECT 1 FROM embedded e WHERE e.file_id = f.id) GROUP BY root_id"
         )
         return {(r["root_id"], r["status"]): r["n"] for r in rows}
 
