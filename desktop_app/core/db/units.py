@@ -392,6 +392,10 @@ class UnitTables:
         matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(-1, dim)
         return ints[:, 0], ints[:, 1], ints[:, 2], [r[3] for r in rows], matrix
 
+    def holds_units(self, set_id: int) -> bool:
+        """Whether the set has any vector (cheap: no count)."""
+        return bool(self._query("SELECT 1 FROM units WHERE set_id = ? LIMIT 1", (set_id,)))
+
     def vector_count(self, set_id: int) -> int:
         row = self.db.conn.execute("SELECT COUNT(*) FROM units WHERE set_id = ?", (set_id,))
         return int(row.fetchone()[0])

@@ -285,12 +285,14 @@ class ImageExtractor:
                 "exposure": meta.exposure,
             },
         )
+        if prepare is not None:
+            extracted.units.append(Unit(CLIP, pixels=prepare(image)))
         if models.wants(TEXT):
             reduced = max(image.size) < max(meta.width, meta.height)
             detail = (lambda: decode_image(data, draft_size=MAX_SIDE // 2)[0]) if reduced else None
+            if max(image.size) > MAX_SIDE:  # OCR reads no finer: let the full-size copy go now
+                image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BILINEAR)
             lines = read_picture(image, self._reader, detail)
             extracted.meta["text_lines"] = lines
             extracted.units.extend(text_units(lines, models))
-        if prepare is not None:
-            extracted.units.insert(0, Unit(CLIP, pixels=prepare(image)))
         return extracted

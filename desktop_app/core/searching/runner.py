@@ -173,7 +173,9 @@ class QueryRunner:
         re-embedded so far instead.
         """
         vset = self.library.searchable_set(space)
-        if vset is None or all(t.kind == "file" for t in terms):
+        if vset is None or not self.library.reader().holds_units(vset.id):
+            return None  # an empty space (pictures without text): its model need not load
+        if all(t.kind == "file" for t in terms):
             return vset
         model_id = self._encoders(space).model_id
         if vset.model_id == model_id:
