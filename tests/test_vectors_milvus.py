@@ -2,6 +2,8 @@
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -290,3 +292,26 @@ def test_a_read_only_store_creates_and_repairs_nothing(lite_file: Path, prefix: 
     assert reader.client.has_collection(reader.collection(2)) is False
     reader.close()
     writer.close()
+
+
+def test_a_lite_file_open_in_another_process_says_so(tmp_path: Path) -> None:
+    """Milvus Lite serves one process at a time (the desktop app holding it, then a CLI)."""
+    lite = tmp_path / "held.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pymilvus import MilvusClient; "
+            f"MilvusClient({str(lite)!r}).list_collections(); print('held', flush=True); "
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(MilvusUnavailableError, match="open in another program"):
+            MilvusStore(MilvusTarget(str(lite), "lib"))
+    finally:
+        holder.communicate("", timeout=60)
