@@ -163,7 +163,7 @@ def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
 
 
 class _FirstBatch:
-    """Polls a library for its first indexed picture while a command runs."""
+    """Polls a library for its first searchable picture while a command runs."""
 
     def __init__(self, db: Path) -> None:
         self.db, self.seconds = db, None
@@ -176,7 +176,9 @@ class _FirstBatch:
         while not self._stop.wait(0.02):
             try:
                 with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=0.1) as conn:
-                    row = conn.execute("SELECT 1 FROM files WHERE status = 'indexed' LIMIT 1")
+                    # A unit committed: the picture is searchable by look (its text is read
+                    # in a later pass, after which the file counts as indexed).
+                    row = conn.execute("SELECT 1 FROM units LIMIT 1")
                     if row.fetchone():
                         self.seconds = time.perf_counter() - self._start
                         return

@@ -69,6 +69,17 @@ def test_rescan_embeds_only_changes_and_keeps_moves(
     assert _vector_count(engine) == 6
 
 
+def test_the_first_batch_is_small_so_the_first_pictures_are_searchable_at_once(
+    engine: Engine, tmp_path: Path, embedded: list[int]
+) -> None:
+    photos = tmp_path / "photos"
+    for i in range(24):
+        save_scene(photos / f"p{i}.jpg", seed=i)
+    engine.add_root(photos)
+    run_index(engine)
+    assert embedded == [4, 16, 4]
+
+
 def test_exact_copy_reuses_vectors(engine: Engine, tmp_path: Path, embedded: list[int]) -> None:
     calls = embedded
     photos = tmp_path / "photos"

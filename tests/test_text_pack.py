@@ -247,3 +247,10 @@ def test_cli_text_search_runs_without_torch_and_matches_the_torch_path(
     assert "torch" not in modules
     assert by_picture["results"][0]["path"] == str(photos / "img3.jpg")
     assert by_picture["results"][0]["score"] == pytest.approx(1.0, abs=1e-4)
+    # With notes in the library the text space holds units, but a picture has no place among
+    # words: a picture query still loads neither torch nor the sentence model.
+    (photos / "note.txt").write_text("A shopping list: apples, pears and bread.\n", "utf-8")
+    _cli(home, "index")
+    by_picture, modules = _split(_cli(home, *picture))
+    assert not {"torch", "sentence_transformers"} & modules
+    assert by_picture["results"][0]["path"] == str(photos / "img3.jpg")

@@ -354,11 +354,12 @@ class Engine:
         """Load what the first search needs (the searchable indexes and the query models), so
         that it answers as fast as the next ones; a face calls this in the background at start.
 
-        Models for a space with nothing indexed are not loaded. Safe from any thread.
+        Models for a space with nothing indexed are not loaded (a picture library's text space
+        is empty until OCR finds words). Safe from any thread.
         """
         for space in registry.spaces():
             vset = self.library.searchable_set(space)
-            if vset is None:
+            if vset is None or not self.library.reader().holds_units(vset.id):
                 continue
             self.library.index_for(vset)
             if self.encoders.available(space):

@@ -38,6 +38,9 @@ from desktop_app.core.kinds.speech import Transcriber
 from desktop_app.core.progress import Control, Progress, RateMeter
 
 FILE_BATCH = 16
+# The first batch is smaller, so the first files are searchable about a second after the
+# command starts (the model and its threads are still warming up then).
+FIRST_BATCH = 4
 BATCHES_AHEAD = 2
 SAVE_INTERVAL_S = 30.0
 
@@ -334,7 +337,8 @@ def _embed_files(
         media_s=sum(lengths.values()) if lengths is not None else None,
     )
     size = step.files_per_batch or FILE_BATCH
-    batches = [pending[i : i + size] for i in range(0, len(pending), size)]
+    first = min(size, FIRST_BATCH)
+    batches = [pending[:first]] + [pending[i : i + size] for i in range(first, len(pending), size)]
     yield meter.progress
     lower_priority()
     budget = _budget(models, threads)

@@ -126,6 +126,8 @@ class QueryRunner:
             kept = [kind for kind in held if kind in wanted]
             if not kept:
                 continue
+            if space in WORD_SPACES and any(t.kind == "image" for t in terms):
+                continue  # a picture has no place among words: their model need not load
             vset = self._vector_set(space, terms)
             if vset is None:
                 continue
