@@ -47,7 +47,19 @@ def chosen_clip(catalog: ModelCatalog, settings: Settings) -> Loader[ImageTextEn
             return load_full()
         from desktop_app.core.encoders.packed_clip import PackedClipEncoder
 
-        return PackedClipEncoder(info, load_full)
+        def load_pictures() -> ImageTextEncoder | None:
+            if info.image is None:
+                return None
+            from desktop_app.core.encoders.text_tower import PackedTextEncoder
+            from desktop_app.core.encoders.visual_pack import Words, load_visual  # torch
+
+            words = Words(PackedTextEncoder(info).embed_texts, info.logit_scale)
+            encoder = load_visual(info.folder, settings.precision, info.image, words)
+            if encoder is not None and settings.threads:
+                encoder.set_threads(settings.threads)
+            return encoder
+
+        return PackedClipEncoder(info, load_full, load_pictures)
 
     def chosen_id() -> str:
         from desktop_app.core.encoders.text_tower import find_pack

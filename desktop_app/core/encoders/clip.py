@@ -20,7 +20,7 @@ from desktop_app.core.encoders import precision as fast_paths
 from desktop_app.core.encoders.base import normalise
 from desktop_app.core.encoders.catalog import ClipSpec, text_tower_overrides, tokenizer_for
 from desktop_app.core.encoders.identity import weights_identity
-from desktop_app.core.encoders.towers import FP32, Tower
+from desktop_app.core.encoders.towers import FP32, TorchTower, Tower
 from desktop_app.core.errors import KnownError
 
 
@@ -123,10 +123,27 @@ class OpenClipEncoder:
         tower, state = fast_paths.resolve(
             self._requested, source, self._model_id, self._sample_pixels, recheck=recheck
         )
+        self._save_for_next_runs(tower, state)
         if state.active != FP32:
             self._model.visual = torch.nn.Identity()  # the fast tower replaces it: free it
         self._tower, self._state = tower, state
         return tower
+
+    def _save_for_next_runs(self, tower: Tower, state: fast_paths.PrecisionState) -> None:
+        """Save the decided tower beside the text pack, so that the next runs index without
+        open_clip (see :mod:`visual_pack`); only where the text pack exists, since that is
+        the encoder that loads it."""
+        from desktop_app.core.encoders import visual_pack
+        from desktop_app.core.encoders.text_tower import pack_folder
+
+        folder = pack_folder(self._cache_dir, self._identity) if self._cache_dir else None
+        if folder is None or not isinstance(tower, TorchTower) or not folder.is_dir():
+            return
+        if visual_pack.saved_for(folder, state):
+            return
+        visual_pack.save_quietly(
+            tower.visual, state, folder, self._model_id, self._sample_pixels(8)
+        )
 
     def export_text_pack(self) -> str:
         """Export and check the text tower for the torch-free query path (see

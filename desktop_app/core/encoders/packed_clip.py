@@ -27,10 +27,18 @@ class PackedClipEncoder:
     and moves to the full model (at the precision the settings chose) once that has loaded in
     the background, so the first pictures are committed while torch is still loading."""
 
-    def __init__(self, info: PackInfo, load_full: Callable[[], ImageTextEncoder]) -> None:
+    def __init__(
+        self,
+        info: PackInfo,
+        load_full: Callable[[], ImageTextEncoder],
+        load_pictures: Callable[[], ImageTextEncoder | None] = lambda: None,
+    ) -> None:
         self._info = info
         self._text = PackedTextEncoder(info)
         self._load_full = load_full
+        # The image tower saved at its decided precision (see visual_pack), which loads
+        # without open_clip; None when there is none yet (the full model then saves it).
+        self._load_pictures = load_pictures
         self._full: ImageTextEncoder | None = None
         self._threads: int | None = None
         self._lock = threading.Lock()  # guards _full, _threads and _loader
@@ -40,11 +48,15 @@ class PackedClipEncoder:
         if info.image is not None and (info.folder / IMAGE_FILE).is_file():
             self._image_tower = OnnxImageTower(info.folder / IMAGE_FILE, info.image)
 
-    def _model(self) -> ImageTextEncoder:
-        """The full model, loaded now (or by the background load under way) if need be."""
+    def _model(self, *, full_only: bool = False) -> ImageTextEncoder:
+        """The model for pictures, loaded now (or by the background load under way) if need
+        be: the saved image tower if there is one, else the full model (``full_only``: the
+        full model, which a precision recheck needs)."""
         with self._load_lock:
+            if full_only and self._full is not None and not self._is_full(self._full):
+                self._full = None
             if self._full is None:
-                full = self._load_full()
+                full = (None if full_only else self._load_pictures()) or self._load_full()
                 with self._lock:
                     if self._threads is not None:
                         full.set_threads(self._threads)
@@ -78,7 +90,8 @@ class PackedClipEncoder:
 
     @property
     def full_loaded(self) -> bool:
-        """Whether the full model (torch) has been loaded for pictures."""
+        """Whether the picture model (torch) has been loaded: the full one or the saved
+        image tower."""
         return self._full is not None
 
     @property
@@ -102,7 +115,13 @@ class PackedClipEncoder:
         return self._full.precision_state if self._full is not None else None
 
     def resolve_precision(self, *, recheck: bool = False) -> "PrecisionState":
-        return self._model().resolve_precision(recheck=recheck)
+        return self._model(full_only=recheck).resolve_precision(recheck=recheck)
+
+    @staticmethod
+    def _is_full(model: ImageTextEncoder) -> bool:
+        from desktop_app.core.encoders.visual_pack import VisualEncoder
+
+        return not isinstance(model, VisualEncoder)
 
     def set_threads(self, threads: int) -> None:
         """Applied to the full model now if it is loaded, else when it loads: a run that

@@ -247,6 +247,10 @@ def _image_tower(model: Any, transform: Any, folder: Path) -> dict[str, Any]:
         return export_image_tower(visual, transform, folder, sample_images()[:8])
     except Exception as err:  # an export failure only keeps picture queries on torch
         return {"accepted": False, "reason": f"could not export: {err}"}
+    finally:
+        # The ONNX export leaves the tower in training mode, where attention takes the slow
+        # unfused path (and a bf16 copy made after would inherit it).
+        visual.eval()
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
