@@ -157,11 +157,12 @@ def test_an_unreachable_server_says_so_and_nothing_is_lost(
 ) -> None:
     before = answer(qtbot, window)
     warnings: list[str] = []
-    monkeypatch.setattr(
-        QMessageBox,
-        "warning",
-        lambda _parent, _title, text: warnings.append(text) or QMessageBox.StandardButton.Ok,
-    )
+
+    def warn(_parent: object, _title: str, text: str) -> QMessageBox.StandardButton:
+        warnings.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "warning", warn)
     monkeypatch.setattr("desktop_app.core.vectors.milvus_target.DEFAULT_TIMEOUT_S", 3.0)
     outcome, message = move(qtbot, window, monkeypatch, "milvus", "http://127.0.0.1:9")
     assert outcome == FAILED

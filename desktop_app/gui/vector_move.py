@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -71,7 +72,7 @@ class MoveDialog(QDialog):
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
-        self.headline = QLabel(f"Moving the library's vectors to {target}…")
+        self.headline = QLabel(f"Moving the library's vectors to {target}")
         self.headline.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)  # busy until the first report says how many
@@ -86,7 +87,11 @@ class MoveDialog(QDialog):
             "where it stopped."
         )
         self.hint.setWordWrap(True)
-        self.hint.setEnabled(False)  # the muted colour of secondary text
+        muted = self.hint.palette()  # secondary text, readable (a disabled label is too faint)
+        muted.setColor(
+            QPalette.ColorRole.WindowText, muted.color(QPalette.ColorRole.PlaceholderText)
+        )
+        self.hint.setPalette(muted)
         buttons = QDialogButtonBox()
         self.stop_button = QPushButton("Stop")
         buttons.addButton(self.stop_button, QDialogButtonBox.ButtonRole.RejectRole)
