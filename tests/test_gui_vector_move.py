@@ -28,6 +28,19 @@ pytestmark = [pytest.mark.usefixtures("qt_pools_idle"), offscreen_popups]
 Answer = list[tuple[str, float]]
 
 
+@pytest.fixture(autouse=True)
+def warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The message boxes the window shows (a real one would wait for a click forever)."""
+    shown: list[str] = []
+
+    def warn(_parent: object, _title: str, text: str) -> QMessageBox.StandardButton:
+        shown.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "warning", warn)
+    return shown
+
+
 def answer(qtbot: QtBot, window: MainWindow, text: str = "a photo") -> Answer:
     search_for(qtbot, window, text)
     return [(hit.path, round(hit.score, 5)) for hit in window.results_model.hits()]
@@ -73,6 +86,7 @@ def test_moving_to_milvus_lite_from_settings_keeps_every_answer(
     window: MainWindow,
     library: Path,
     lite_file: Path,
+    warnings: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = answer(qtbot, window)
@@ -86,6 +100,7 @@ def test_moving_to_milvus_lite_from_settings_keeps_every_answer(
 
     outcome, message = move(qtbot, window, monkeypatch, "milvus", str(lite_file), watch_the_dialog)
     assert outcome == MOVED, message
+    assert not warnings
     assert "now uses Milvus" in message and "nothing was re-embedded" in message
     assert message in window.banner.text()
     total = seen[-1]
@@ -128,6 +143,8 @@ def test_a_stopped_move_leaves_the_old_store_searchable_and_resumes_when_applied
         qtbot.waitUntil(lambda: len(uploaded) >= 2, timeout=WAIT_MS)
         dialog = window.vector_move.dialog
         assert dialog is not None
+        assert not window.engine.library.writer  # the move holds the lock; search goes on:
+        assert len(window.engine.search("a photo", k=20)) == len(before)
         qtbot.mouseClick(dialog.stop_button, Qt.MouseButton.LeftButton)
         assert not dialog.stop_button.isEnabled() and "Stopping" in dialog.detail.text()
 
@@ -153,16 +170,13 @@ def test_a_stopped_move_leaves_the_old_store_searchable_and_resumes_when_applied
 
 
 def test_an_unreachable_server_says_so_and_nothing_is_lost(
-    qtbot: QtBot, window: MainWindow, library: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
+    window: MainWindow,
+    library: Path,
+    warnings: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = answer(qtbot, window)
-    warnings: list[str] = []
-
-    def warn(_parent: object, _title: str, text: str) -> QMessageBox.StandardButton:
-        warnings.append(text)
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "warning", warn)
     monkeypatch.setattr("desktop_app.core.vectors.milvus_target.DEFAULT_TIMEOUT_S", 3.0)
     outcome, message = move(qtbot, window, monkeypatch, "milvus", "http://127.0.0.1:9")
     assert outcome == FAILED
