@@ -15,8 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from desktop_app.core.vectors.choice import load_choice
+from desktop_app.core.vectors.choice import BackendChoice, load_choice
 from desktop_app.core.vectors.milvus import MilvusBackend
+from desktop_app.gui.backend_section import BackendFields
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.vector_move import FAILED, MOVED, STOPPED
@@ -101,7 +102,7 @@ def test_moving_to_milvus_lite_from_settings_keeps_every_answer(
     outcome, message = move(qtbot, window, monkeypatch, "milvus", str(lite_file), watch_the_dialog)
     assert outcome == MOVED, message
     assert not warnings
-    assert "now uses Milvus" in message and "nothing was re-embedded" in message
+    assert "now uses Milvus" in message and "Nothing was embedded again" in message
     assert message in window.banner.text()
     total = seen[-1]
     assert total >= 11 and seen == sorted(seen)  # pictures and notes, counted up
@@ -191,3 +192,15 @@ def test_an_unreachable_server_says_so_and_nothing_is_lost(
     warnings.clear()
     outcome, message = move(qtbot, window, monkeypatch, "milvus", "")
     assert outcome == FAILED and "address" in warnings[0]
+
+
+def test_another_database_on_the_same_server_is_a_change(qtbot: QtBot) -> None:
+    models: list[dict[str, object]] = [{"name": "ViT-B-32", "available": True}]
+    current = BackendChoice.milvus("http://milvus:19530", prefix="p").describe()
+    dialog = SettingsDialog(models, "ViT-B-32", "/data", [], False, 0, backend=current)
+    qtbot.addWidget(dialog)
+    rows = dialog.backend
+    assert rows is not None and dialog.choice().backend is None
+    qtbot.keyClicks(rows.database, "photos")
+    assert dialog.choice().backend == BackendFields("milvus", "http://milvus:19530", "", "photos")
+    assert "re-embedded" in rows.note.text()

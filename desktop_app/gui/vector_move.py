@@ -243,7 +243,7 @@ class VectorMove(QObject):
                 f"\n\nIt still uses {place(self._old)}, and nothing was lost."
             )
         if moved and last is not None:
-            return MOVED, f"{last.message} {last.done:,} vectors moved; nothing was re-embedded."
+            return MOVED, f"{last.message} Nothing was embedded again."
         done = f" ({last.done:,} of {last.total:,} vectors copied)" if last and last.total else ""
         return STOPPED, (
             f"The move to {place(self._target)} stopped{done}. The library still uses "
