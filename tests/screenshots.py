@@ -145,6 +145,7 @@ def main() -> None:
             s.include_hidden,
             s.threads,
             window,
+            backend=engine.library.backend.describe(),
         )
         dialog.show()
         settle(app)

@@ -113,6 +113,21 @@ class Engine:
             clip.wait_for_full_model()
         self.library.close()
 
+    def reopen(self, *, writer: bool = True) -> None:
+        """Open the library again, as its writer or a reader, and let go of the one open.
+
+        A move to another vector store (:mod:`db.moving`) needs the writer lock: the engine
+        becomes a reader meanwhile (searches go on, on the old store), then the writer again,
+        on whichever store the library then names. The new library is opened before the old
+        one closes, so a search never finds none; writer to writer cannot (one lock).
+        """
+        old = self.library
+        if old.writer and writer:
+            old.close()
+        new = Library(self.home, writer=writer)
+        self.library, self._queries = new, QueryRunner(new, self.encoders.get, self.file)
+        old.close()
+
     def __enter__(self) -> "Engine":
         return self
 

@@ -52,6 +52,7 @@ class BackendRows:
         form.addRow("", self.note)
         self.kind.currentIndexChanged.connect(self._changed)
         self.uri.textChanged.connect(self._changed)
+        self.database.textChanged.connect(self._changed)
         self._changed()
 
     def _changed(self) -> None:
@@ -72,8 +73,11 @@ class BackendRows:
         fields = self.fields()
         if fields.kind != self._current.get("backend", "hnswlib"):
             return True
+        database = self._current.get("database", "")
         return fields.kind == "milvus" and (
-            fields.uri != self._current.get("uri", "") or bool(fields.token)
+            fields.uri != self._current.get("uri", "")
+            or bool(fields.token)
+            or fields.database != ("" if database == "default" else database)
         )
 
     def fields(self) -> BackendFields:

@@ -31,6 +31,7 @@ class IndexingController(QObject):
         self._task: GeneratorTask | None = None  # the running pass, or the last one
         self._again = False  # one more pass once this one ends
         self._closing = False
+        self._held = False  # the library is being moved: no pass until released
         self._watcher: FolderWatcher | None = None
         self._changed.connect(self.start)
 
@@ -40,7 +41,7 @@ class IndexingController(QObject):
         """Index now, or once more after the pass that is running."""
         if self._closing:
             return
-        if self.running():
+        if self.running() or self._held:
             self._again = True
             return
         self._again = False
@@ -71,6 +72,23 @@ class IndexingController(QObject):
         self.finished.emit()
         if self._again:
             QTimer.singleShot(0, self.start)
+
+    def hold(self) -> None:
+        """Stop watching and indexing until :meth:`release` (the library is being moved to
+        another vector store); a request meanwhile becomes one pass after the release."""
+        self._held = True
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        self.cancel()
+
+    def release(self) -> None:
+        """Watch again and catch up with what changed while held."""
+        self._held = False
+        if self._closing:
+            return
+        self.watch()
+        self.start()
 
     # -- the watcher ---------------------------------------------------------------------------
 

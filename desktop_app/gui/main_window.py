@@ -63,6 +63,7 @@ from desktop_app.gui.search_bar import SearchBar
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.thumbnails import ThumbnailCache
 from desktop_app.gui.toolbar import MainToolBar
+from desktop_app.gui.vector_move import FAILED, VectorMove
 from desktop_app.gui.welcome import WelcomeView
 from desktop_app.gui.widgets import Banner, IndexingStatus, show_about
 
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.indexing = IndexingController(engine, self)
         self._last_refresh = 0.0
         self._new_query = False  # the answer awaited is to a changed query, not a refresh
+        self.vector_move = VectorMove(engine, self.indexing, self, self.settings)
         self._build(icon)
         self._restore()
         self._placeholder()
@@ -166,6 +168,7 @@ class MainWindow(QMainWindow):
         self.indexing.progress.connect(self._index_progress)
         self.indexing.failed.connect(self._index_failed)
         self.indexing.finished.connect(self._index_finished)
+        self.vector_move.ended.connect(self._vectors_moved)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -242,6 +245,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work cleanly; what was indexed so far is kept."""
+        self.vector_move.shutdown()
         self.indexing.shutdown()
         self.model_setup.shutdown()
         self.thumbnails.pool.waitForDone(10_000)
@@ -512,6 +516,7 @@ class MainWindow(QMainWindow):
             self,
             precision=s.precision,
             precision_checks=list(self.engine.precision_status()["checks"]),  # type: ignore[call-overload]
+            backend=self.engine.library.backend.describe(),  # never the token itself
         )
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
@@ -530,6 +535,8 @@ class MainWindow(QMainWindow):
         if choice.data_folder != str(self.engine.home):
             self.settings.setValue("library/home", choice.data_folder)
             self.banner.show_message(f"Snapfind will use {choice.data_folder} from the next start.")
+        if choice.backend is not None:  # indexing waits for the move, then catches up
+            self.vector_move.start(choice.backend)
         if choice.import_file and choice.import_arch:
             self.model_setup.import_file(choice.import_file, choice.import_arch)
             return
@@ -545,6 +552,14 @@ class MainWindow(QMainWindow):
             )
             self.model_setup.check()
         self.indexing.start()
+
+    def _vectors_moved(self, outcome: str, message: str) -> None:
+        self.refresh_library()
+        self.refresh_results()
+        if outcome == FAILED:
+            QMessageBox.warning(self, "Vector store not changed", message)
+        else:
+            self.banner.show_message(message)
 
     def find_duplicates(self) -> DuplicatesDialog:
         """File ▸ Find duplicates…: a window of its own, on this window's library."""
