@@ -215,9 +215,9 @@ class NumpyMiniLM:
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's ids as the model reads them: [CLS], the first word pieces that fit, [SEP]."""
-        encodings = self._tokenizer.encode_batch(
-            [text.strip() for text in texts], add_special_tokens=False
-        )
+        # One by one: encode_batch would start the tokenizers' thread pool, whose fork handler
+        # then warns in every child process the app starts (and a query is one text anyway).
+        encodings = [self._tokenizer.encode(t.strip(), add_special_tokens=False) for t in texts]
         keep = self.max_tokens
         return [[self._cls, *e.ids[:keep], self._sep] for e in encodings]
 

@@ -9,7 +9,6 @@ forward pass (:mod:`minilm_numpy`, no torch), large indexing batches through
 sentence-transformers, loaded only when one comes.
 """
 
-import contextlib
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -37,9 +36,8 @@ def verify_weights(model_dir: Path, expected_sha256: str, cache_dir: Path | None
     """Refuse weights that do not hash to ``expected_sha256``; a check passed before on the
     same unchanged file is remembered in ``cache_dir`` and not redone."""
     weights = model_dir / "model.safetensors"
-    with contextlib.suppress(OSError):  # a missing file is reported below
-        if sha256_checked_before(weights, expected_sha256, cache_dir):
-            return
+    if sha256_checked_before(weights, expected_sha256, cache_dir):
+        return
     digest = hashlib.sha256()
     try:
         with open(weights, "rb") as handle:
@@ -118,9 +116,10 @@ class SentenceTransformerEncoder:
         return normalise(vectors)
 
 
-# Word pieces a batch may hold to run in numpy. Below it the numpy pass is as fast as torch
-# (a query: 6-10 ms against 9-11 ms) and spares loading torch (4-5 s); above it torch is faster
-# (a batch of 16 long chunks: 9-10 chunks/s in numpy, 13-14 in torch, one thread).
+# Word pieces a batch may hold to run in numpy (about 0.2 s of it). Below it the numpy pass
+# is as fast as torch (a query: 6 ms against 8 ms) and spares loading torch (4-5 s); above it
+# torch is faster: numpy runs batches of 16 note chunks at 0.66-0.77x its speed (one thread,
+# bench/bench_minilm.py).
 NUMPY_MAX_TOKENS = 512
 
 
