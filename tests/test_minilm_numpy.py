@@ -177,7 +177,7 @@ def test_hash_check_is_remembered_until_the_file_changes(
         return real_sha256()
 
     monkeypatch.setattr(text_module.hashlib, "sha256", counting_sha256)
-    MiniLMEncoder(folder, cache_dir=cache)  # another start: the verdict stands
+    running = MiniLMEncoder(folder, cache_dir=cache)  # another start: the verdict stands
     assert hashed == []
 
     stat = weights.stat()
@@ -189,6 +189,10 @@ def test_hash_check_is_remembered_until_the_file_changes(
     with pytest.raises(KnownError, match="SHA-256"):
         MiniLMEncoder(folder, cache_dir=cache)
     assert hashed == [1]
+    # An encoder made before the change checks again before loading torch for a large batch.
+    with pytest.raises(KnownError, match="SHA-256"):
+        running.embed_texts(["a long paragraph about gardening. " * 30] * 3)
+    assert not running.full_loaded
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

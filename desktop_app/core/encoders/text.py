@@ -141,6 +141,7 @@ class MiniLMEncoder:
         expected_sha256: str | None = MINILM_SHA256,
     ) -> None:
         self._dir = model_dir or bundled_minilm_dir()
+        self._sha256, self._cache_dir = expected_sha256, cache_dir
         if expected_sha256:
             verify_weights(self._dir, expected_sha256, cache_dir)
         self._model_id = model_id
@@ -179,7 +180,10 @@ class MiniLMEncoder:
 
     def _sentence_transformer(self) -> SentenceTransformerEncoder:
         with self._lock:
-            if self._full is None:  # the weights were checked when this encoder was made
+            if self._full is None:
+                # Checked again (a stat, unless the file changed since this encoder was made).
+                if self._sha256:
+                    verify_weights(self._dir, self._sha256, self._cache_dir)
                 self._full = SentenceTransformerEncoder(
                     self._dir, model_id=self._model_id, expected_sha256=None
                 )
