@@ -15,7 +15,7 @@ from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
 from desktop_app.core.encoders.catalog import ModelCatalog
 from desktop_app.core.encoders.loaded import LoadedModels, Loader
 from desktop_app.core.encoders.speech_catalog import chosen_speech
-from desktop_app.core.encoders.text import MINILM_ID, SentenceTransformerEncoder
+from desktop_app.core.encoders.text import MINILM_ID, MiniLMEncoder
 from desktop_app.core.kinds.speech import Transcriber
 from desktop_app.core.settings import Settings
 
@@ -79,9 +79,15 @@ def models_in_use(
     speech: Callable[[], Transcriber] | None = None,
 ) -> LoadedModels:
     """The loaders handed in (tests' small models), else the chosen CLIP model, the bundled
-    MiniLM document model and the chosen speech model (the bundled Whisper tiny.en)."""
+    MiniLM document model (queries without torch, see :class:`MiniLMEncoder`) and the chosen
+    speech model (the bundled Whisper tiny.en)."""
+    cache_dir = catalog.models_dir / "fast"  # where the weights' passed hash check is kept
     return LoadedModels(
         clip=Loader(clip) if clip else chosen_clip(catalog, settings),
-        text=Loader(text) if text else Loader(SentenceTransformerEncoder, lambda: MINILM_ID),
+        text=(
+            Loader(text)
+            if text
+            else Loader(lambda: MiniLMEncoder(cache_dir=cache_dir), lambda: MINILM_ID)
+        ),
         speech=Loader(speech) if speech else chosen_speech(catalog.models_dir, settings),
     )

@@ -15,12 +15,16 @@ Everything here is optional metadata from arbitrary files: any failure means "no
 an error for the file.
 """
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lxml import etree
 from PIL import Image, IptcImagePlugin
+
+if TYPE_CHECKING:  # lxml loads at the first XMP packet: a search never needs it
+    from lxml import etree
 
 _EXIF_IFD = 0x8769
 _DESCRIPTION, _ARTIST = 0x010E, 0x013B
@@ -57,9 +61,15 @@ _CAMERA_BOILERPLATE = frozenset(
 MAX_TAG_CHARS = 4000
 MAX_SIDECAR_BYTES = 2 * 1024 * 1024
 SEPARATOR = " · "
-_XMP_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True
-)
+
+
+@functools.cache
+def _xmp_parser() -> "etree.XMLParser":
+    from lxml import etree
+
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True
+    )
 
 
 @dataclass(frozen=True)
@@ -114,8 +124,10 @@ def sidecar_words(path: str) -> list[str]:
 def xmp_words(packet: bytes) -> list[str]:
     """Words from an XMP packet: every property named in :data:`_XMP_WORDS`, as an element
     (with its ``rdf:li`` items) or as an attribute of ``rdf:Description``."""
+    from lxml import etree
+
     try:
-        root = etree.fromstring(packet.strip(b"\x00 \t\r\n"), _XMP_PARSER)
+        root = etree.fromstring(packet.strip(b"\x00 \t\r\n"), _xmp_parser())
     except (etree.XMLSyntaxError, ValueError):
         return []
     if root is None:
@@ -145,7 +157,9 @@ def join(values: Iterable[str | None]) -> str | None:
     return joined[:MAX_TAG_CHARS] or None
 
 
-def _local(element: etree._Element) -> str:
+def _local(element: "etree._Element") -> str:
+    from lxml import etree
+
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 

@@ -13,9 +13,9 @@ import io
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import rawpy
 from PIL import Image
 
 from desktop_app.core.kinds import photo_tags
@@ -27,6 +27,9 @@ from desktop_app.core.kinds.image import (
     exif_date_camera,
     to_rgb,
 )
+
+if TYPE_CHECKING:  # rawpy (LibRaw) loads when a RAW file is read: a search never needs it
+    import rawpy
 
 RAW_FILE_TYPES: Mapping[str, Sequence[str]] = {
     "raw": (
@@ -68,6 +71,8 @@ def is_raw(path: str) -> bool:
 def decode_raw(data: bytes, *, draft_size: int | None = None) -> tuple[Image.Image, ImageMeta]:
     """A RAW file's picture (its preview, else a half-size demosaic), upright RGB, with its
     metadata; raises :class:`DecodeError` when LibRaw cannot read it."""
+    import rawpy
+
     if not data:
         raise DecodeError("empty file")
     try:
@@ -103,6 +108,8 @@ def _reason(err: Exception) -> str:
 
 def _preview(raw: "rawpy.RawPy", draft_size: int | None) -> Image.Image | None:
     """The embedded preview, upright, if there is one big enough to stand for the photo."""
+    import rawpy
+
     try:
         thumb = raw.extract_thumb()
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
