@@ -26,7 +26,7 @@ from tiny_model import ARCH, write_tiny_model
 from desktop_app.core.encoders.catalog import ClipSpec
 from desktop_app.core.encoders.clip import OpenClipEncoder
 from desktop_app.core.encoders.speech import WhisperTranscriber
-from desktop_app.core.encoders.text import SentenceTransformerEncoder
+from desktop_app.core.encoders.text import MiniLMEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.gui.app import app_icon
 from desktop_app.gui.main_window import MainWindow
@@ -52,8 +52,8 @@ def tiny_clip(tiny_model_files: tuple[Path, Path]) -> OpenClipEncoder:
 
 
 @pytest.fixture(scope="session")
-def minilm() -> SentenceTransformerEncoder:
-    return SentenceTransformerEncoder()
+def minilm() -> MiniLMEncoder:
+    return MiniLMEncoder()
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +113,7 @@ EngineFactory = Callable[..., Engine]
 
 @pytest.fixture
 def make_engine(
-    home: Path, tiny_clip: OpenClipEncoder, minilm: SentenceTransformerEncoder
+    home: Path, tiny_clip: OpenClipEncoder, minilm: MiniLMEncoder
 ) -> Iterator[EngineFactory]:
     """Engines on ``home`` with the test models; all closed after the test."""
     opened: list[Engine] = []

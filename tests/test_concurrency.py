@@ -18,7 +18,7 @@ from tiny_model import CONFIG
 from desktop_app import cli
 from desktop_app.core.encoders.catalog import ClipSpec
 from desktop_app.core.encoders.clip import OpenClipEncoder
-from desktop_app.core.encoders.text import SentenceTransformerEncoder
+from desktop_app.core.encoders.text import MiniLMEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import LibraryBusyError
 from desktop_app.core.searching.ranking import Hit
@@ -136,7 +136,7 @@ def test_searches_from_threads_while_a_model_change_reembeds(
     photos: Path,
     tiny_clip: OpenClipEncoder,
     other_clip: OpenClipEncoder,
-    minilm: SentenceTransformerEncoder,
+    minilm: MiniLMEncoder,
 ) -> None:
     """Queries embedded by the new model are never compared with the old model's vectors
     (another space, here even another size): they search what is re-embedded so far."""

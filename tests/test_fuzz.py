@@ -24,7 +24,7 @@ from tiny_model import ARCH
 
 from desktop_app import cli
 from desktop_app.core.encoders.clip import OpenClipEncoder
-from desktop_app.core.encoders.text import SentenceTransformerEncoder
+from desktop_app.core.encoders.text import MiniLMEncoder
 from desktop_app.core.engine import Engine
 from desktop_app.core.kinds.base import DecodeError
 from desktop_app.core.kinds.image import decode_image
@@ -101,7 +101,7 @@ def test_mutated_pictures_decode_or_fail_cleanly(
 def test_mutated_pictures_through_the_index_pipeline(
     samples: list[tuple[str, bytes]],
     tiny_clip: OpenClipEncoder,
-    minilm: SentenceTransformerEncoder,
+    minilm: MiniLMEncoder,
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "photos"
@@ -145,7 +145,7 @@ HOSTILE_QUERIES = [
 def searchable_home(
     tmp_path_factory: pytest.TempPathFactory,
     tiny_model_files: tuple[Path, Path],
-    minilm: SentenceTransformerEncoder,
+    minilm: MiniLMEncoder,
 ) -> Path:
     """A library with pictures and a note, on the imported tiny model (the CLI loads it)."""
     folder = tmp_path_factory.mktemp("fuzz-library")
@@ -163,7 +163,7 @@ def searchable_home(
 
 
 @pytest.fixture(scope="module")
-def reader(searchable_home: Path, minilm: SentenceTransformerEncoder) -> Engine:
+def reader(searchable_home: Path, minilm: MiniLMEncoder) -> Engine:
     engine = Engine(searchable_home, writer=False, text_loader=lambda: minilm)
     yield engine
     engine.close()
