@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from docgen import text_picture
 from imagegen import save_scene
+from test_cli import cli
 from PIL import Image
 
 from desktop_app.core.engine import Engine
@@ -141,3 +142,17 @@ def test_old_settings_files_read_text_in_pictures(tmp_path: Path) -> None:
     settings.read_text_in_pictures = False
     settings.save(path)
     assert Settings.load(path).read_text_in_pictures is False
+
+
+def test_the_command_line_shows_and_switches_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert "OCR): on" in cli(home, "ocr").stdout
+    assert "off. Pictures are indexed by their look alone" in cli(home, "ocr", "off").stdout
+    assert json.loads(cli(home, "ocr", "--json").stdout) == {"read_text_in_pictures": False}
+    assert "OCR:       off (pictures by look alone)" in cli(home, "status").stdout
+    assert json.loads(cli(home, "status", "--json").stdout)["read_text_in_pictures"] is False
+    assert Settings.load(home / "settings.json").read_text_in_pictures is False
+    wrong = cli(home, "ocr", "maybe", check=False)
+    assert wrong.returncode == 2 and "choose from 'on', 'off'" in wrong.stderr
+    assert "snapfind-cli index" in cli(home, "ocr", "on").stdout
+    assert Settings.load(home / "settings.json").read_text_in_pictures is True
