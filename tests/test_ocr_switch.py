@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from docgen import text_picture
 from imagegen import save_scene
-from test_cli import cli
 from PIL import Image
+from test_cli import cli
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.kinds.base import TEXT
@@ -89,6 +89,7 @@ def test_off_pictures_are_indexed_by_look_alone_and_on_again_reads_them(
     engine.set_read_text_in_pictures(True)
     [root] = engine.root_status()  # waiting for their words, findable by look already
     assert (root.indexed, root.pending, root.searchable) == (1, 3, 3)
+    assert len(engine.browse(["image"])) == 3  # the library still shows them meanwhile
     phases = _phases(engine)
     assert phases == ["scanning", "text in images", "done"]
     assert len(reads) == 3  # each picture once; the note is not read again
