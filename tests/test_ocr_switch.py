@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import EngineFactory
 from docgen import text_picture
 from imagegen import save_scene
 from PIL import Image
@@ -157,3 +158,23 @@ def test_the_command_line_shows_and_switches_it(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "choose from 'on', 'off'" in wrong.stderr
     assert "snapfind-cli index" in cli(home, "ocr", "on").stdout
     assert Settings.load(home / "settings.json").read_text_in_pictures is True
+
+
+def test_a_setting_changed_outside_the_app_applies_on_the_next_run(
+    make_engine: EngineFactory, home: Path, photos: Path, reads: list[tuple[int, int]]
+) -> None:
+    """settings.json edited by hand (or by another version) between runs: the run itself puts
+    the pictures' status in line before its passes."""
+    engine = make_engine()
+    engine.set_read_text_in_pictures(False)
+    engine.add_root(photos)
+    list(engine.index())
+    engine.close()
+    settings = Settings.load(home / "settings.json")
+    settings.read_text_in_pictures = True
+    settings.save(home / "settings.json")
+    engine = make_engine()
+    assert engine.status().counts["image"] == {"indexed": 3}  # nothing ran yet
+    assert "text in images" in _phases(engine)
+    assert len(reads) == 3
+    assert _text_hits(engine, "invoice 4471 hardware store") == [("receipt.png", RECEIPT_WORDS)]
