@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from desktop_app import __version__, cli_backend
+from desktop_app import __version__, cli_backend, cli_ocr
 from desktop_app.cli_search import (
     UsageError,
     add_filter_options,
@@ -149,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="load the model and run the fidelity checks now"
     )
     precision.add_argument("--json", action="store_true")
+    cli_ocr.add_parser(sub)
     cli_backend.add_parser(sub)
     return parser
 
@@ -261,6 +262,7 @@ def _status(engine: Any, as_json: bool) -> None:
         return
     out(f"Library:   {status.home}")
     out(f"Model:     {status.model}")
+    out(f"OCR:       {cli_ocr.describe(status.read_text_in_pictures)}")
     for root in status.roots:
         state = "" if root.online else "  [offline: entries kept]"
         out(
@@ -380,7 +382,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     read_only = (
         args.command in ("search", "similar", "duplicates", "status", "errors")
         or (args.command == "models" and args.models_command == "list")
-        or (args.command == "precision" and not args.value)
+        or (args.command in ("precision", "ocr") and not args.value)
     )
     with Engine(args.home, writer=not read_only) as engine:
         if args.command == "add":
@@ -410,6 +412,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             _models(engine, args)
         elif args.command == "precision":
             _precision(engine, args)
+        elif args.command == "ocr":
+            cli_ocr.run(engine, args)
     return EXIT_OK
 
 

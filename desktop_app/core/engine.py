@@ -21,11 +21,12 @@ from desktop_app.core.encoders import catalog as model_catalog
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder
 from desktop_app.core.encoders.chosen import models_in_use
 from desktop_app.core.errors import KnownError, NotIndexedError
+from desktop_app.core.indexing.completeness import settle
 from desktop_app.core.indexing.indexer import run_index
 from desktop_app.core.indexing.sync import root_offline
 from desktop_app.core.indexing.watcher import FolderWatcher
 from desktop_app.core.kinds import registry
-from desktop_app.core.kinds.base import CLIP, TEXT, DecodeError, Span
+from desktop_app.core.kinds.base import CLIP, READ_TEXT_IN_PICTURES, TEXT, DecodeError, Span
 from desktop_app.core.kinds.document import DocumentExtractor
 from desktop_app.core.kinds.image import ImageExtractor
 from desktop_app.core.kinds.raw import RawExtractor
@@ -67,6 +68,7 @@ class Status:
     index_bytes: int
     thumbnail_bytes: int
     errors: int = field(default=0)
+    read_text_in_pictures: bool = True  # the setting: OCR on
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -351,7 +353,23 @@ class Engine:
             include_hidden=self.settings.include_hidden,
             threads=self.settings.threads,
             transcriber=self.encoders.speech,
+            switched_off=self._switched_off,
         )
+
+    def _switched_off(self) -> frozenset[str]:
+        """The passes the person turned off, read by the running index at every batch: a
+        change applies at once."""
+        on = self.settings.read_text_in_pictures
+        return frozenset() if on else frozenset({READ_TEXT_IN_PICTURES})
+
+    def set_read_text_in_pictures(self, on: bool) -> None:
+        """Read text in pictures (OCR) or not. Off, pictures count as indexed by their look
+        alone and text read before stays searchable; on again, the next index run reads the
+        pictures not read yet, and until then they count as pending."""
+        self.settings.read_text_in_pictures = on
+        self.settings.save(self._settings_path)
+        if self.library.writer:  # the counts a face shows follow at once, not at the next run
+            settle(self.library, self._switched_off())
 
     def watch(self, on_change: Callable[[], None]) -> FolderWatcher:
         """Start watching every root; ``on_change`` runs (in a background thread) after changes
@@ -582,4 +600,5 @@ class Engine:
             index_bytes=self.library.vector_store.disk_bytes(),
             thumbnail_bytes=_folder_bytes(self.library.thumbnail_dir),
             errors=sum(c.get("failed", 0) for c in counts.values()),
+            read_text_in_pictures=self.settings.read_text_in_pictures,
         )

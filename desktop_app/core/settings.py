@@ -16,6 +16,7 @@ class Settings:
     threads: int = 0  # 0: all cores, shared with decoding as measured (core/threads.py)
     precision: str = "auto"  # how the image model runs: auto, fp32, bf16, onnx-int8
     speech_model: str = "tiny.en"  # the bundled Whisper, a downloaded or an imported one
+    read_text_in_pictures: bool = True  # OCR: pictures found by their words; slower indexing
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

@@ -517,6 +517,7 @@ class MainWindow(QMainWindow):
             precision=s.precision,
             precision_checks=list(self.engine.precision_status()["checks"]),  # type: ignore[call-overload]
             backend=self.engine.library.backend.describe(),  # never the token itself
+            read_text_in_pictures=s.read_text_in_pictures,
         )
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
@@ -532,6 +533,14 @@ class MainWindow(QMainWindow):
         )
         self.engine.save_settings()
         self.engine.set_precision(choice.precision)
+        if choice.read_text_in_pictures != s.read_text_in_pictures:
+            self.engine.set_read_text_in_pictures(choice.read_text_in_pictures)
+            self.banner.show_message(
+                "Reading the text in pictures: those not read yet are read in the background."
+                if choice.read_text_in_pictures
+                else "Pictures are now indexed by their look alone; text already read stays "
+                "searchable."
+            )
         if choice.data_folder != str(self.engine.home):
             self.settings.setValue("library/home", choice.data_folder)
             self.banner.show_message(f"Snapfind will use {choice.data_folder} from the next start.")

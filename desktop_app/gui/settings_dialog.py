@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +47,7 @@ class SettingsChoice:
     threads: int
     precision: str = "auto"
     backend: BackendFields | None = None  # set when the vector store is to change
+    read_text_in_pictures: bool = True
 
 
 class SettingsDialog(QDialog):
@@ -62,6 +64,7 @@ class SettingsDialog(QDialog):
         precision: str = "auto",
         precision_checks: list[str] | None = None,
         backend: dict[str, Any] | None = None,
+        read_text_in_pictures: bool = True,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -103,6 +106,24 @@ class SettingsDialog(QDialog):
         self.include_hidden = QCheckBox("Include hidden files and folders")
         self.include_hidden.setChecked(include_hidden)
         form.addRow("", self.include_hidden)
+        self.read_text = QCheckBox("Read text in pictures (OCR)")
+        self.read_text.setChecked(read_text_in_pictures)
+        self.read_text.setToolTip(
+            "Off: pictures are indexed by their look alone and text already read stays "
+            "searchable. On again: the pictures not read yet are read in the background."
+        )
+        read_text_note = QLabel("Find screenshots and signs by their words; slower indexing.")
+        read_text_note.setWordWrap(True)
+        style = self.read_text.style()
+        indent = style.pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth) + style.pixelMetric(
+            QStyle.PixelMetric.PM_CheckBoxLabelSpacing
+        )
+        read_text_note.setContentsMargins(indent, 0, 0, 0)  # under the box's words
+        read_text_rows = QVBoxLayout()
+        read_text_rows.setSpacing(2)
+        read_text_rows.addWidget(self.read_text)
+        read_text_rows.addWidget(read_text_note)
+        form.addRow("", read_text_rows)
         self.threads = QSpinBox()
         self.threads.setRange(0, os.cpu_count() or 1)
         self.threads.setSpecialValueText("All cores")
@@ -176,6 +197,7 @@ class SettingsDialog(QDialog):
             threads=self.threads.value(),
             precision=str(self.precision.currentData()),
             backend=self.backend.fields() if self.backend and self.backend.changed else None,
+            read_text_in_pictures=self.read_text.isChecked(),
         )
 
 

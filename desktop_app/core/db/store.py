@@ -247,6 +247,33 @@ class Store(UnitTables):
                 [(kind,) for kind in kinds],
             )
 
+    def settle_status(self, kind: str, required: Sequence[int] | None) -> None:
+        """Files of ``kind`` are indexed exactly when every vector set in ``required`` holds
+        them (None: a space they need has no set yet, so none is): after a person switched a
+        pass off (its files are complete without it) or on again (those it never saw wait).
+        Failed files stay as they are."""
+        with self.transaction() as conn:
+            if required is None:
+                conn.execute(
+                    "UPDATE files SET status = 'pending' WHERE kind = ? AND status = 'indexed'",
+                    (kind,),
+                )
+                return
+            if not required:  # a kind with every pass switched off: nothing completes it
+                return
+            holds_all = " AND ".join(
+                "EXISTS (SELECT 1 FROM embedded e WHERE e.set_id = ? AND e.file_id = files.id)"
+                for _ in required
+            )
+            for old, new, test in (
+                ("pending", "indexed", holds_all),
+                ("indexed", "pending", f"NOT ({holds_all})"),
+            ):
+                conn.execute(
+                    f"UPDATE files SET status = ? WHERE kind = ? AND status = ? AND {test}",
+                    (new, kind, old, *required),
+                )
+
     def retry_failed(self) -> int:
         with self.transaction() as conn:
             cur = conn.execute(

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,16 @@ from desktop_app.core.db.records import FileRecord, FileUnits, NewUnit, VectorSe
 from desktop_app.core.db.storage import storage_error
 from desktop_app.core.encoders.base import DocumentTextEncoder, ImageTextEncoder, TextEncoder
 from desktop_app.core.errors import CancelledError, KnownError
+from desktop_app.core.indexing.completeness import (
+    SwitchedOff,
+    has_pending,
+    kinds_filling,
+    needs_work,
+    newest_set,
+    settle,
+    spaces_on,
+    switched_on,
+)
 from desktop_app.core.indexing.reading import FileSource
 from desktop_app.core.indexing.sync import sync
 from desktop_app.core.indexing.threads import ThreadBudget, lower_priority
@@ -181,6 +192,7 @@ def run_index(
     include_hidden: bool = False,
     threads: int = 0,
     transcriber: Callable[[], Transcriber] | None = None,
+    switched_off: SwitchedOff = frozenset,
 ) -> Iterator[Progress]:
     """Scan every root, then embed what is pending, pass by pass: every kind's quick passes,
     then the later ones (OCR, speech). See the module docstring.
@@ -189,6 +201,9 @@ def run_index(
     known without loading it), so that a model change re-embeds even when no file changed.
     ``threads`` fixes the picture model's thread count (0: decided by :class:`ThreadBudget`).
     ``transcriber`` loads the speech model (on first use) for the kinds that transcribe.
+    ``switched_off()`` names the passes a person turned off (reading text in pictures): they
+    are skipped, a pass switched off while it runs stops after its batch, and files count as
+    indexed without them.
     A kind whose model cannot be loaded (not downloaded yet) does not hold up the others: its
     error is raised once they are done.
     """
@@ -199,9 +214,10 @@ def run_index(
             control.checkpoint()
             yield Progress("scanning", done=report.seen, message=f"{report.seen} files found")
         library.drop_labels(report.freed)
+        settle(library, switched_off())
         for kind, step in _passes():
-            if not any(
-                _needs_work(library, kind.name, space, model_ids(space)) for space in step.spaces
+            if not switched_on(step, switched_off) or not any(
+                needs_work(library, kind.name, space, model_ids(space)) for space in step.spaces
             ):
                 continue
             loaded: dict[str, TextEncoder] = {}
@@ -212,7 +228,10 @@ def run_index(
                     unavailable = unavailable or err
             if loaded:
                 models = SpaceModels(loaded, transcriber, control)
-                yield from _embed_pass(library, kind, step, models, control, threads)
+                yield from _embed_pass(
+                    library, kind, step, models, control, threads, switched_off
+                )
+        settle(library, switched_off())
         if unavailable is not None:
             raise unavailable
         yield Progress(
@@ -251,28 +270,6 @@ def _passes() -> Iterator[tuple[Extractor, Pass]]:
                     yield kind, step
 
 
-def _has_pending(library: Library, kinds: Sequence[str], vset: VectorSet | None) -> bool:
-    """Whether a file of ``kinds`` still waits for ``vset`` (any set: None)."""
-    missing_in = [vset.id] if vset is not None else []
-    return any(library.store.pending_files(kind, missing_in, limit=1) for kind in kinds)
-
-
-def _newest(library: Library, space: str) -> VectorSet | None:
-    return max(library.store.vector_sets(space), key=lambda s: s.id, default=None)
-
-
-def _needs_work(library: Library, kind: str, space: str, model_id: str | None) -> bool:
-    """Files of ``kind`` the space's newest set lacks, a half-built set, or a different model
-    chosen than the one that built."""
-    sets = library.store.vector_sets(space)
-    newest = _newest(library, space)
-    return bool(
-        _has_pending(library, [kind], newest)
-        or any(s.state == "building" for s in sets)
-        or (sets and model_id is not None and model_id not in {s.model_id for s in sets})
-    )
-
-
 class _FixedThreads:
     """For kinds without a picture model: there is no thread budget to keep."""
 
@@ -299,6 +296,7 @@ def _embed_pass(
     models: SpaceModels,
     control: Control,
     threads: int,
+    switched_off: SwitchedOff,
 ) -> Iterator[Progress]:
     targets = {
         space: library.target_set(space, encoder.model_id, encoder.dim)
@@ -306,14 +304,22 @@ def _embed_pass(
     }
     # The kind's spaces that other passes fill: a file is indexed once their newest sets
     # hold it too (None: a space never filled yet, so no file of the kind is complete).
-    others = {space: _newest(library, space) for space in kind.spaces if space not in step.spaces}
+    # Passes switched off do not count (see :attr:`Pass.switch`).
+    off = switched_off()
+    others = {
+        space: newest_set(library, space)
+        for space in spaces_on(kind, off)
+        if space not in step.spaces
+    }
     pending = library.store.pending_files(kind.name, [vset.id for vset in targets.values()])
     if pending:  # else only a set left building (e.g. by a crash) to finish
+        still_on = partial(switched_on, step, switched_off)
         yield from _embed_files(
-            library, kind, step, pending, models, targets, others, control, threads
+            library, kind, step, pending, models, targets, others, control, threads, still_on
         )
+    off = switched_off()
     for space, vset in targets.items():
-        if not _has_pending(library, registry.kinds_in(space), vset):
+        if not has_pending(library, kinds_filling(space, off), vset):
             library.finish_set(vset)
 
 
@@ -327,6 +333,7 @@ def _embed_files(
     others: dict[str, VectorSet | None],
     control: Control,
     threads: int,
+    still_on: Callable[[], bool],
 ) -> Iterator[Progress]:
     committer = _Committer(library, targets)
     lengths = _media_lengths(step, pending)
@@ -353,6 +360,8 @@ def _embed_files(
         try:
             for number in range(len(batches)):
                 control.checkpoint()
+                if not still_on():  # switched off meanwhile: the files left need it no more
+                    return
                 current = [f.result() for f in ahead.pop(0)]
                 if number == 0:
                     budget.first_batch(sum(item.seconds for item in current), len(current))

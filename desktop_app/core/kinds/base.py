@@ -22,6 +22,9 @@ WORD_SPACES = frozenset({TEXT})
 
 SpanUnit = Literal["line", "second", "page"]
 
+# The passes a person can switch off (Settings), by name: see :attr:`Pass.switch`.
+READ_TEXT_IN_PICTURES = "read text in pictures"
+
 
 class DecodeError(Exception):
     """This file cannot be used; the message says why, in words a person understands."""
@@ -75,6 +78,10 @@ class Pass:
     # The seconds of media a file holds, from its header, where the work grows with a file's
     # length: progress then tells the time of media left ("12 min of audio left").
     measure: Callable[[str], float | None] | None = None
+    # The switch a person can turn this pass off with (e.g. :data:`READ_TEXT_IN_PICTURES`);
+    # None: it always runs. Switched off, the kind's files count as indexed without this
+    # pass's spaces, and what it stored before stays searchable.
+    switch: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from desktop_app.core.kinds import photo_tags
 from desktop_app.core.kinds.base import (
     CLIP,
+    READ_TEXT_IN_PICTURES,
     TEXT,
     DecodeError,
     Extracted,
@@ -259,7 +260,10 @@ class ImageExtractor:
         "bmp": (".bmp", ".dib"),
     }
     spaces = (CLIP, TEXT)
-    passes = (Pass("images", (CLIP,)), Pass("text in images", (TEXT,), later=True))
+    passes = (
+        Pass("images", (CLIP,)),
+        Pass("text in images", (TEXT,), later=True, switch=READ_TEXT_IN_PICTURES),
+    )
     typical_units = 1
 
     def __init__(self, reader: ReaderFactory = shared_reader) -> None:

@@ -44,14 +44,17 @@ class Timeline:
 
 def timeline(store: Store, kinds: Sequence[str], filters: Filters) -> Timeline:
     """The indexed files of ``kinds`` that pass ``filters``, newest first (by date taken, the
-    file's date when it has none; undated last), with their month groups in local time."""
+    file's date when it has none; undated last), with their month groups in local time.
+    Files searchable already count (pictures whose text is still to be read: they would
+    otherwise vanish from the library while reading text in pictures catches up)."""
     if not kinds:
         return Timeline()
     where, params = filters.where()
     marks = ",".join("?" * len(kinds))
     cursor = store.db.conn.execute(
-        f"SELECT f.id, f.taken_at FROM files f WHERE f.status = 'indexed' "
-        f"AND f.kind IN ({marks}) AND {where} ORDER BY f.taken_at DESC, f.id DESC",
+        f"SELECT f.id, f.taken_at FROM files f WHERE (f.status = 'indexed' OR"
+        " (f.status = 'pending' AND EXISTS (SELECT 1 FROM embedded e WHERE e.file_id = f.id)))"
+        f" AND f.kind IN ({marks}) AND {where} ORDER BY f.taken_at DESC, f.id DESC",
         (*kinds, *params),
     )
     ids = array("q")
