@@ -47,6 +47,7 @@ from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.image import IMAGE_EXTENSIONS
 from desktop_app.core.progress import Progress
 from desktop_app.core.searching.ranking import Hit
+from desktop_app.gui import settings_flow
 from desktop_app.gui.browse_page import BrowsePage
 from desktop_app.gui.busy import BusyLine, waiting_for
 from desktop_app.gui.cards import timeline_kinds
@@ -505,62 +506,13 @@ class MainWindow(QMainWindow):
     # -- dialogs -------------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        s = self.engine.settings
-        dialog = SettingsDialog(
-            self.engine.model_choices(),
-            s.clip_model,
-            str(self.engine.home),
-            list(s.exclude),
-            s.include_hidden,
-            s.threads,
-            self,
-            precision=s.precision,
-            precision_checks=list(self.engine.precision_status()["checks"]),  # type: ignore[call-overload]
-            backend=self.engine.library.backend.describe(),  # never the token itself
-            read_text_in_pictures=s.read_text_in_pictures,
-        )
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
-            return
-        self.apply_settings(dialog)
+        """Edit ▸ Settings…; applied as :func:`settings_flow.apply_settings` says."""
+        dialog = settings_flow.settings_dialog(self.engine, self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self.apply_settings(dialog)
 
     def apply_settings(self, dialog: SettingsDialog) -> None:
-        choice = dialog.choice()
-        s = self.engine.settings
-        s.exclude, s.include_hidden, s.threads = (
-            choice.exclude,
-            choice.include_hidden,
-            choice.threads,
-        )
-        self.engine.save_settings()
-        self.engine.set_precision(choice.precision)
-        if choice.read_text_in_pictures != s.read_text_in_pictures:
-            self.engine.set_read_text_in_pictures(choice.read_text_in_pictures)
-            self.banner.show_message(
-                "Reading the text in pictures: those not read yet are read in the background."
-                if choice.read_text_in_pictures
-                else "Pictures are now indexed by their look alone; text already read stays "
-                "searchable."
-            )
-        if choice.data_folder != str(self.engine.home):
-            self.settings.setValue("library/home", choice.data_folder)
-            self.banner.show_message(f"Snapfind will use {choice.data_folder} from the next start.")
-        if choice.backend is not None:  # indexing waits for the move, then catches up
-            self.vector_move.start(choice.backend)
-        if choice.import_file and choice.import_arch:
-            self.model_setup.import_file(choice.import_file, choice.import_arch)
-            return
-        if choice.model != s.clip_model:
-            try:
-                self.engine.set_model(choice.model)
-            except KnownError as err:
-                self.banner.show_message(str(err), error=True)
-                return
-            self.banner.show_message(
-                f"Now using {choice.model}. Pictures are being re-indexed in the background; "
-                "until that is done, searches cover the pictures re-indexed so far."
-            )
-            self.model_setup.check()
-        self.indexing.start()
+        settings_flow.apply_settings(self, dialog)
 
     def _vectors_moved(self, outcome: str, message: str) -> None:
         self.refresh_library()
