@@ -103,18 +103,23 @@ def test_database_full_mid_run_stops_keeps_committed_batches_and_resumes(
     engine.add_root(photos)
     list(engine.index())
     _add_more(photos)
+    (vset,) = engine.library.reader().vector_sets("clip")
     conn = engine.library.store.db.conn
+    committed: list[int] = []
     error = _run_until_error(
         engine.index(),
-        lambda p: p.phase == "images" and p.done >= indexer.FILE_BATCH,
-        lambda: _fill_sqlite(conn),
+        lambda p: p.phase == "images" and p.done >= indexer.FILE_BATCH and not committed,
+        lambda: (
+            committed.append(engine.library.reader().vector_count(vset.id)),
+            _fill_sqlite(conn),
+        ),
     )
     message = str(error)
     assert "is full" in message and str(engine.home) in message and "kept" in message
-    # The batch before the fill is kept: its pictures have their CLIP vectors and wait,
+    # The batches before the fill are kept: their pictures have their CLIP vectors and wait,
     # pending, for the text-in-images pass, like the pictures not reached yet.
-    (vset,) = engine.library.reader().vector_sets("clip")
-    assert engine.library.reader().vector_count(vset.id) == FIRST + indexer.FILE_BATCH
+    assert committed[0] > FIRST + indexer.FIRST_BATCH
+    assert engine.library.reader().vector_count(vset.id) == committed[0]
     assert _indexed(engine) == {"indexed": FIRST, "pending": MORE}
     assert engine.errors() == [], "a full disk is not the pictures' fault"
     engine.close()
@@ -194,9 +199,9 @@ def test_index_save_on_a_full_disk_during_a_run_is_reported(
     tmp.symlink_to(DEV_FULL)
     with pytest.raises(StorageError, match="is full"):
         list(engine.index())
-    # The batch was committed to SQLite before the save failed: it is kept (its pictures then
+    # The first batch was committed to SQLite before the save failed: it is kept (its pictures then
     # wait, pending, for the text-in-images pass).
-    assert engine.library.reader().vector_count(vset.id) == FIRST + indexer.FILE_BATCH
+    assert engine.library.reader().vector_count(vset.id) == FIRST + indexer.FIRST_BATCH
     engine.close()
     _assert_finishes(make_engine, photos)
 
