@@ -118,8 +118,11 @@ def test_mutated_pictures_through_the_index_pipeline(
             assert set(counts) <= {"indexed", "failed"}
             assert sum(counts.values()) == len(samples) + 1
             assert all(rec.error for rec in engine.errors())
-            hits = engine.search_image(folder / "intact.jpg", k=1)
-            assert hits[0].path == str(folder / "intact.jpg")
+            # First, or tied with a mutation that decodes to the same picture (bytes appended
+            # after the image's end, say), which the index may rank either way.
+            hits = engine.search_image(folder / "intact.jpg", k=len(samples) + 1)
+            best = [h.path for h in hits if h.score >= hits[0].score - 1e-5]
+            assert str(folder / "intact.jpg") in best
 
 
 HOSTILE_QUERIES = [

@@ -151,6 +151,14 @@ def test_picture_queries_are_calibrated_against_the_library() -> None:
     assert np.median(rel) < 0.05 and np.all(np.diff(rel) <= 0)
 
 
+def test_a_library_of_near_copies_gives_relevances_without_overflow() -> None:
+    """All sample cosines alike: the spread is tiny and the logit huge (the fuzzer found it)."""
+    query = np.ones(8, dtype=np.float32) / np.sqrt(8)
+    sample = np.tile(query, (50, 1))
+    rel = against_library(np.array([1.0, 0.9999, 0.9], dtype=np.float32), query, sample)
+    assert np.all(np.isfinite(rel)) and rel[0] >= rel[1] >= rel[2] and rel[2] < 0.01
+
+
 # -- filters ------------------------------------------------------------------------------
 
 

@@ -155,4 +155,7 @@ def against_library(scores: np.ndarray, query: np.ndarray, sample: np.ndarray) -
         typical = float(np.median(levels))
         spread = max(_MAD_TO_SIGMA * float(np.median(np.abs(levels - typical))), _MIN_SPREAD)
     z = (np.asarray(scores, dtype=np.float32) - typical) / spread
-    return np.asarray(1.0 / (1.0 + np.exp(-_Z_SLOPE * (z - _Z_MIDPOINT))), dtype=np.float32)
+    # Clipped: a library of near-copies has a tiny spread, and exp would overflow far below
+    # the level where the relevance is 0 or 1 to float32 anyway.
+    logit = np.clip(_Z_SLOPE * (z - _Z_MIDPOINT), -60.0, 60.0)
+    return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype=np.float32)
