@@ -162,33 +162,40 @@ def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-class _FirstBatch:
-    """Polls a library for its first searchable picture while a command runs."""
+class _Milestones:
+    """Polls a library while a command runs: when the first picture is searchable (a unit
+    committed) and when every picture is (the picture set finished; the text in pictures is
+    read in a later pass, after which a file counts as indexed)."""
 
     def __init__(self, db: Path) -> None:
-        self.db, self.seconds = db, None
+        self.db = db
+        self.first: float | None = None
+        self.all_by_look: float | None = None
         self._start = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
 
     def _poll(self) -> None:
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(0.02) and self.all_by_look is None:
             try:
                 with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=0.1) as conn:
-                    # A unit committed: the picture is searchable by look (its text is read
-                    # in a later pass, after which the file counts as indexed).
-                    row = conn.execute("SELECT 1 FROM units LIMIT 1")
-                    if row.fetchone():
-                        self.seconds = time.perf_counter() - self._start
-                        return
+                    now = time.perf_counter() - self._start
+                    if (
+                        self.first is None
+                        and conn.execute("SELECT 1 FROM units LIMIT 1").fetchone()
+                    ):
+                        self.first = now
+                    ready = "SELECT 1 FROM vector_sets WHERE space = 'clip' AND state = 'ready'"
+                    if self.first is not None and conn.execute(ready).fetchone():
+                        self.all_by_look = now
             except sqlite3.Error:
                 continue
 
-    def stop(self) -> float | None:
+    def stop(self) -> tuple[float | None, float | None]:
         self._stop.set()
         self._thread.join()
-        return self.seconds
+        return self.first, self.all_by_look
 
 
 class Snapfind:
@@ -209,14 +216,23 @@ class Snapfind:
         for name in ("indexes", "thumbnails"):
             shutil.rmtree(self.home / name, ignore_errors=True)
 
-    def index_from_scratch(self, folder: Path) -> dict[str, float | None]:
+    def index_from_scratch(self, folder: Path, *, ocr: bool = True) -> dict[str, float | None]:
+        """``ocr``: read the text in pictures too (the default); off, the same work as rclip."""
         self.fresh()
+        self.cli("ocr", "on" if ocr else "off")
         add = self.cli("add", str(folder))
-        first = _FirstBatch(self.home / "library.db")
+        milestones = _Milestones(self.home / "library.db")
         index = self.cli("index")
-        first_batch = first.stop()
+        first_batch, all_by_look = milestones.stop()
         search = self.cli("search", QUERY, "-k", "10")
-        return {"add": add, "index": index, "first_batch": first_batch, "search": search}
+        self.cli("ocr", "on")
+        return {
+            "add": add,
+            "index": index,
+            "first_batch": first_batch,
+            "all_by_look": all_by_look,
+            "search": search,
+        }
 
 
 class Rclip:
@@ -259,6 +275,7 @@ def race(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{size} pictures: indexing from scratch", flush=True)
         rclip.fresh()
         r_index = rclip.run(folder, QUERY)
+        s_plain = snap.index_from_scratch(folder, ocr=False)
         s_index = snap.index_from_scratch(folder)
         print(f"{size} pictures: re-index and one-shot queries", flush=True)
         r_again = rclip.run(folder, QUERY)
@@ -278,7 +295,7 @@ def race(args: argparse.Namespace) -> dict[str, Any]:
             ),
         }
         results[str(size)] = {
-            "index": {"rclip": r_index, "snapfind": s_index},
+            "index": {"rclip": r_index, "snapfind": s_index, "snapfind_without_ocr": s_plain},
             "reindex": {"rclip": r_again, "snapfind": s_again, "snapfind_search": s_again_search},
             "text_query": text,
             "picture_query": picture,
@@ -290,6 +307,10 @@ def race(args: argparse.Namespace) -> dict[str, Any]:
         print(report(partial), flush=True)  # each size as soon as it is measured
         write_json(partial, args.out)
     return partial
+
+
+def _at(seconds: float | None) -> str:
+    return f"{seconds:.1f} s" if seconds else "n/a"
 
 
 def _row(what: str, rclip_s: float, snap_s: float, note: str = "") -> tuple[str, ...]:
@@ -304,14 +325,24 @@ def report(r: dict[str, Any]) -> str:
         idx, again = res["index"], res["reindex"]
         s = idx["snapfind"]
         snap_index = s["add"] + s["index"]
-        first = f"{s['first_batch']:.1f} s" if s["first_batch"] else "n/a"
+        plain = idx.get("snapfind_without_ocr")
         t, p = res["text_query"], res["picture_query"]
+        if plain:
+            rows.append(
+                _row(
+                    f"{size}: index from scratch, same work (Snapfind OCR off)",
+                    idx["rclip"],
+                    plain["add"] + plain["index"],
+                    f"add + index; first picture searchable at {_at(plain['first_batch'])}",
+                )
+            )
         rows += [
             _row(
-                f"{size}: index from scratch (+ rclip's query)",
+                f"{size}: index from scratch, Snapfind also reading text in pictures",
                 idx["rclip"],
                 snap_index,
-                f"Snapfind add + index; first batch committed at {first}",
+                f"default (OCR on); first searchable at {_at(s['first_batch'])}, all by look "
+                f"at {_at(s.get('all_by_look'))}",
             ),
             _row(
                 f"{size}: index from scratch + one query",
@@ -342,20 +373,23 @@ def report(r: dict[str, Any]) -> str:
         low, high = (r["results"][str(s)]["index"] for s in (r["sizes"][0], r["sizes"][-1]))
         extra = r["sizes"][-1] - r["sizes"][0]
 
-        def snap_total(i: dict[str, Any]) -> float:
-            return float(i["snapfind"]["add"] + i["snapfind"]["index"])
+        def snap_total(i: dict[str, Any], run: str) -> float:
+            return float(i[run]["add"] + i[run]["index"])
 
         rclip_rate = extra / (high["rclip"] - low["rclip"])
-        snap_rate = extra / (snap_total(high) - snap_total(low))
-        rows.append(
-            (
-                "steady rate (between the sizes)",
-                f"{rclip_rate:.1f} img/s",
-                f"{snap_rate:.1f} img/s",
-                f"{snap_rate / rclip_rate:.2f}×",
-                "",
+        for run, label in (("snapfind_without_ocr", "OCR off"), ("snapfind", "OCR on")):
+            if run not in high or run not in low:
+                continue
+            snap_rate = extra / (snap_total(high, run) - snap_total(low, run))
+            rows.append(
+                (
+                    f"steady rate (between the sizes), Snapfind {label}",
+                    f"{rclip_rate:.1f} img/s",
+                    f"{snap_rate:.1f} img/s",
+                    f"{snap_rate / rclip_rate:.2f}×",
+                    "",
+                )
             )
-        )
     load = m["other_load_during_run"]
     head = [
         f"Machine: {m['cpu']}, {m['cores']} cores; ViT-B-32-256 random weights for both; "

@@ -116,7 +116,7 @@ class EngineModels:
         )
         if (name or self.settings.clip_model) == self.settings.clip_model:
             self.encoders.forget(CLIP)
-            self.prepare_text_queries(load=True)
+            self.prepare_model()
         return path
 
     def clip_available(self) -> bool:
@@ -138,11 +138,22 @@ class EngineModels:
         name = self.catalog.import_file(arch, weights, config, text_tower)
         self.set_model(name)
         try:
-            self.prepare_text_queries(load=True)
+            self.prepare_model()
         except KnownError:
             self.set_model(previous)
             raise
         return name
+
+    def prepare_model(self) -> None:
+        """Load the chosen CLIP model once, right after it was fetched or imported, and make
+        what its later runs start from: the query pack (see :meth:`prepare_text_queries`) and
+        the image tower's precision, checked and saved (:mod:`encoders.visual_pack`), so that
+        the first index run neither checks nor imports open_clip."""
+        if self.prepare_text_queries(load=True):
+            return  # no pack: later runs load the full model anyway
+        model = self.encoders.clip.loaded()
+        if model is not None:
+            model.resolve_precision()
 
     def prepare_text_queries(self, *, load: bool = False) -> str:
         """Export the CLIP model's text tower for torch-free text queries (see
