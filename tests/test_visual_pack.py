@@ -71,11 +71,15 @@ def test_the_packed_encoder_indexes_from_the_saved_tower_and_rechecks_with_the_f
         loads.append("saved")
         return visual_pack.load_visual(info.folder, FP32, info.image, words)  # as decided
 
-    packed = PackedClipEncoder(info, load_full, load_pictures)
+    packed = PackedClipEncoder(info, load_full, load_pictures, pictures_load_quickly=True)
+    onnx_batches: list[int] = []
+    onnx_run = packed._image_tower.run
+    packed._image_tower.run = lambda pixels: onnx_batches.append(len(pixels)) or onnx_run(pixels)
     pictures = [scene(seed, (320, 240)) for seed in range(4)]
     packed.embed_prepared([packed.prepare_image(p) for p in pictures])
-    assert packed.wait_for_full_model(timeout=120)
+    # The first batch went through the ONNX tower; the next waits for the saved one.
     later = packed.embed_prepared([packed.prepare_image(p) for p in pictures])
+    assert onnx_batches == [4] and packed.full_loaded
     assert loads == ["saved"]
     reference = encoder.embed_images(pictures)
     assert float(np.min(np.sum(later * reference, axis=1))) >= 0.9999

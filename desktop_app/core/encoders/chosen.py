@@ -40,7 +40,7 @@ def chosen_clip(catalog: ModelCatalog, settings: Settings) -> Loader[ImageTextEn
         return encoder
 
     def load() -> ImageTextEncoder:
-        from desktop_app.core.encoders.text_tower import find_pack
+        from desktop_app.core.encoders.text_tower import VISUAL_MANIFEST, find_pack
 
         info = find_pack(cache_dir, settings.clip_model)
         if info is None:
@@ -48,8 +48,8 @@ def chosen_clip(catalog: ModelCatalog, settings: Settings) -> Loader[ImageTextEn
         from desktop_app.core.encoders.packed_clip import PackedClipEncoder
 
         def load_pictures() -> ImageTextEncoder | None:
-            if info.image is None:
-                return None
+            if info.image is None or not (info.folder / VISUAL_MANIFEST).is_file():
+                return None  # nothing saved: not even torch to import for finding that out
             from desktop_app.core.encoders.text_tower import PackedTextEncoder
             from desktop_app.core.encoders.visual_pack import Words, load_visual  # torch
 
@@ -59,7 +59,8 @@ def chosen_clip(catalog: ModelCatalog, settings: Settings) -> Loader[ImageTextEn
                 encoder.set_threads(settings.threads)
             return encoder
 
-        return PackedClipEncoder(info, load_full, load_pictures)
+        saved = info.image is not None and (info.folder / VISUAL_MANIFEST).is_file()
+        return PackedClipEncoder(info, load_full, load_pictures, pictures_load_quickly=saved)
 
     def chosen_id() -> str:
         from desktop_app.core.encoders.text_tower import find_pack

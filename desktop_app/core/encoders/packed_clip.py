@@ -32,6 +32,8 @@ class PackedClipEncoder:
         info: PackInfo,
         load_full: Callable[[], ImageTextEncoder],
         load_pictures: Callable[[], ImageTextEncoder | None] = lambda: None,
+        *,
+        pictures_load_quickly: bool = False,
     ) -> None:
         self._info = info
         self._text = PackedTextEncoder(info)
@@ -39,6 +41,12 @@ class PackedClipEncoder:
         # The image tower saved at its decided precision (see visual_pack), which loads
         # without open_clip; None when there is none yet (the full model then saves it).
         self._load_pictures = load_pictures
+        # With the saved tower, the pack's fp32 ONNX tower embeds only the first batch (the
+        # first results a second in); the next waits the second or so the saved tower takes
+        # to load, since it then runs about three times as fast. Without it the full model
+        # takes seconds to load, and the ONNX tower goes on meanwhile.
+        self._quick_pictures = pictures_load_quickly
+        self._first_batch_done = False
         self._full: ImageTextEncoder | None = None
         self._threads: int | None = None
         self._lock = threading.Lock()  # guards _full, _threads and _loader
@@ -157,7 +165,11 @@ class PackedClipEncoder:
         if self._image_tower is None:
             return self._model().embed_prepared(prepared)
         full = self._full_or_start_loading()
+        if full is None and self._quick_pictures and self._first_batch_done:
+            self.wait_for_full_model()
+            full = self._full
         if full is None:
+            self._first_batch_done = True
             return normalise(self._image_tower.run(np.stack([np.asarray(p) for p in prepared])))
         import torch  # loaded with the full model already
 

@@ -29,6 +29,9 @@ RECIPE = "numpy-text-v2"
 MIN_COSINE = 0.9999
 MANIFEST, WEIGHTS = "manifest.json", "text-weights.bin"
 POINTERS = "query-pointers.json"  # model name → where its weights and pack are
+# The image tower saved beside the pack at its decided precision (see visual_pack, which needs
+# torch; the name is here so that whether it exists is known without torch).
+VISUAL_MANIFEST = "visual.json"
 
 
 def pack_folder(cache_dir: Path, identity: str) -> Path:

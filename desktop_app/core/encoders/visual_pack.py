@@ -28,11 +28,12 @@ from PIL import Image
 from desktop_app.core.encoders.base import normalise
 from desktop_app.core.encoders.image_query import preprocess
 from desktop_app.core.encoders.precision import FidelityReport, PrecisionState
+from desktop_app.core.encoders.text_tower import VISUAL_MANIFEST
 
 # Bump when the saved format or the rebuilt tower changes: older saves are then ignored.
 RECIPE = "torch-vit-v1"
 MIN_COSINE = 0.9999  # bf16 rounds differently between kernels; fp32 agrees to 1e-7
-MANIFEST, WEIGHTS = "visual.json", "visual.safetensors"
+MANIFEST, WEIGHTS = VISUAL_MANIFEST, "visual.safetensors"
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
