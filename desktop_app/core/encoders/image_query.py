@@ -110,6 +110,12 @@ class OnnxImageTower:
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self.threads
                 options.log_severity_level = 3
+                # This session serves one query picture or an index run's first batch, so
+                # its set-up is what counts: repacking the weights for faster products costs
+                # 0.23 s of a 0.6 s set-up (ViT-B-32-256) and saves 7 ms a picture here; the
+                # extended graph rewrites gave no speed on this tower.
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+                options.add_session_config_entry("session.disable_prepacking", "1")
                 self._session = ort.InferenceSession(
                     str(self.model_path), options, providers=["CPUExecutionProvider"]
                 )
