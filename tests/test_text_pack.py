@@ -2,6 +2,7 @@
 open_clip's, its cache, stored neutral prompts, and a CLI search that never imports torch."""
 
 import json
+import marshal
 import os
 import random
 import shutil
@@ -56,6 +57,26 @@ def _encoder(weights: Path, cache: Path) -> OpenClipEncoder:
 def _pack(cache: Path, weights: Path) -> text_tower.PackInfo | None:
     identity = weights_identity(weights, f"open_clip:{ARCH}/pack-test")
     return text_tower.read_pack(text_tower.pack_folder(cache, identity), identity)
+
+
+def test_the_tokenizers_kept_ranks_give_the_same_ids_and_follow_the_file(tmp_path: Path) -> None:
+    vocab = tmp_path / "vocab.txt.gz"
+    shutil.copyfile(default_vocab_file(), vocab)
+    reference = ClipTokenizer(default_vocab_file())(PHRASES)
+    np.testing.assert_array_equal(ClipTokenizer(vocab)(PHRASES), reference)  # writes the copy
+    kept = tmp_path / "vocab.txt.gz.ranks"
+    assert kept.is_file()
+    np.testing.assert_array_equal(ClipTokenizer(vocab)(PHRASES), reference)  # reads it
+    kept.write_bytes(b"\x00garbage")
+    np.testing.assert_array_equal(ClipTokenizer(vocab)(PHRASES), reference)  # rebuilt
+    # A copy is used only for the file it was made from: a wrong one with the file's stamp is
+    # believed (so the copy really is what is read), with another stamp it is not.
+    stamp, ranks = marshal.loads(kept.read_bytes())
+    wrong = dict(zip(ranks, reversed(list(ranks.values())), strict=True))
+    kept.write_bytes(marshal.dumps((stamp, wrong)))
+    assert not np.array_equal(ClipTokenizer(vocab)(PHRASES), reference)
+    os.utime(vocab, ns=(1, 1))
+    np.testing.assert_array_equal(ClipTokenizer(vocab)(PHRASES), reference)
 
 
 def test_exported_tower_matches_open_clip_and_follows_the_weights(

@@ -8,10 +8,13 @@ UTF-8 bytes spelled in printable stand-in characters and merged pair by pair in 
 merges file ranks them. The export step checks the two tokenizers agree before this one is used.
 """
 
+import contextlib
 import functools
 import gzip
 import html
 import itertools
+import marshal
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +42,26 @@ def _byte_symbols() -> list[tuple[int, str]]:
     return [(b, chr(b)) for b in printable] + [(b, chr(256 + n)) for n, b in enumerate(others)]
 
 
+def _ranks(vocab_file: Path) -> dict[str, int]:
+    """Merge → rank, from a copy kept beside the merges file when there is one for this very
+    file: building it from the gzip takes 40 ms of a one-shot query's 0.35 s, reading the copy
+    7 ms. The copy is written where the folder allows (the query pack's, in the data folder)."""
+    stat = vocab_file.stat()
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    kept = vocab_file.with_name(vocab_file.name + ".ranks")
+    with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+        saved_stamp, ranks = marshal.loads(kept.read_bytes())
+        if tuple(saved_stamp) == stamp and isinstance(ranks, dict) and len(ranks) == MERGE_COUNT:
+            return ranks
+    lines = gzip.decompress(vocab_file.read_bytes()).decode("utf-8").split("\n")
+    ranks = dict(zip(lines[1 : MERGE_COUNT + 1], range(MERGE_COUNT), strict=True))
+    with contextlib.suppress(OSError):
+        part = kept.with_name(f"{kept.name}.{os.getpid()}.part")
+        part.write_bytes(marshal.dumps((stamp, ranks)))
+        os.replace(part, kept)
+    return ranks
+
+
 def default_vocab_file() -> Path:
     """open_clip's merges file, found without importing open_clip (which imports torch)."""
     import importlib.util
@@ -61,8 +84,7 @@ class ClipTokenizer:
     def __init__(self, vocab_file: Path, context_length: int = 77) -> None:
         import regex
 
-        lines = gzip.decompress(vocab_file.read_bytes()).decode("utf-8").split("\n")
-        self._ranks = dict(zip(lines[1 : MERGE_COUNT + 1], range(MERGE_COUNT), strict=True))
+        self._ranks = _ranks(vocab_file)
         symbols = _byte_symbols()
         self._byte_symbol = {b: s for b, s in symbols}
         self._symbol_id = {s: i for i, (_, s) in enumerate(symbols)}
