@@ -235,7 +235,8 @@ class VectorBackendContract:
         vector_store.drop(2)  # never existed
         assert len(vector_store.open(1, SPACE, DIM)) == 0
         assert len(vector_store.open(11, SPACE, DIM)) == 2
-        assert vector_store.disk_bytes() < saved_bytes
+        # The space is given back, where it is on this disk (a server's is not: 0 here).
+        assert vector_store.disk_bytes() < saved_bytes or saved_bytes == 0
 
     # -- edges -------------------------------------------------------------------------------
 

@@ -16,6 +16,14 @@ from pymilvus.milvus_client.index import IndexParams
 from desktop_app.core.vectors.backend import FileFacts, Scope
 
 PATH_CHARS = 8192
+# What a row holds for an attribute its file lacks. Milvus before 2.5 has no null (it refuses
+# None even in a field declared nullable), so each filter below also excludes its stand-in, as
+# SQL's comparisons exclude NULL: no date is earlier than every real one (photos of 1850
+# included), no size is below every real one, no camera is the empty name.
+NO_DATE = -1.0e18
+NO_ASPECT = 0.0
+NO_SIDE = -1
+NO_CAMERA = ""
 
 
 def schema(dim: int, model_id: str) -> Any:
@@ -61,10 +69,10 @@ def row(label: int, vector: np.ndarray, facts: FileFacts) -> dict[str, Any]:
         "path": facts.path[:PATH_CHARS],
         "extension": facts.extension[:64],
         "kind": facts.kind,
-        "taken_at": facts.taken_at,
-        "aspect": facts.width / facts.height if facts.width and facts.height else None,
-        "min_side": min(sides) if len(sides) == 2 else None,
-        "camera": facts.camera.lower()[:512] if facts.camera else None,
+        "taken_at": facts.taken_at if facts.taken_at is not None else NO_DATE,
+        "aspect": facts.width / facts.height if facts.width and facts.height else NO_ASPECT,
+        "min_side": min(sides) if len(sides) == 2 else NO_SIDE,
+        "camera": facts.camera.lower()[:512] if facts.camera else NO_CAMERA,
     }
 
 
@@ -81,7 +89,7 @@ def expression(scope: Scope) -> str:
     if scope.after is not None:
         parts.append(f"taken_at >= {float(scope.after)!r}")
     if scope.before is not None:
-        parts.append(f"taken_at < {float(scope.before)!r}")
+        parts.append(f"taken_at < {float(scope.before)!r} and taken_at > {NO_DATE!r}")
     if scope.type_kinds or scope.type_extensions:
         either = []
         if scope.type_kinds:
@@ -96,7 +104,8 @@ def expression(scope: Scope) -> str:
     if scope.min_side is not None:
         parts.append(f"min_side >= {int(scope.min_side)}")
     if scope.camera is not None:
-        parts.append(f"camera like {_text('%' + _like(scope.camera.strip().lower()) + '%')}")
+        camera = _text("%" + _like(scope.camera.strip().lower()) + "%")
+        parts.append(f"(camera != {_text(NO_CAMERA)} and camera like {camera})")
     if scope.roots is not None:
         parts.append(f"root_id in {[int(r) for r in scope.roots]}")
     return " and ".join(parts)
@@ -108,7 +117,7 @@ def _orientation(name: str, tolerance: float) -> str:
     if name == "landscape":
         return f"aspect > {1 + tolerance!r}"
     if name == "portrait":
-        return f"aspect < {1 / (1 + tolerance)!r}"
+        return f"(aspect < {1 / (1 + tolerance)!r} and aspect > {NO_ASPECT!r})"
     return f"(aspect >= {1 - tolerance!r} and aspect <= {1 / (1 - tolerance)!r})"
 
 
