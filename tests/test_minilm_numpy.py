@@ -5,14 +5,13 @@ search of a library with notes that never imports torch."""
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from cli_child import output_and_modules, run_cli
 from imagegen import save_scene
 from threadpoolctl import threadpool_limits
 from tiny_model import ARCH
@@ -195,29 +194,6 @@ def test_hash_check_is_remembered_until_the_file_changes(
     assert not running.full_loaded
 
 
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh interpreter; prints, after its output, the modules it loaded."""
-    script = (
-        "import sys, json\n"
-        "from desktop_app.cli import main\n"
-        f"rc = main({['--home', str(home), *args]!r})\n"
-        "sys.stdout.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
-        "sys.exit(rc)\n"
-    )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
-    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def _split(result: subprocess.CompletedProcess[str]) -> tuple[dict, set[str]]:
-    out, _, modules = result.stdout.rpartition("\nMODULES ")
-    return json.loads(out), set(json.loads(modules))
-
-
 HEAVY = {"torch", "sentence_transformers", "transformers", "open_clip", "onnxruntime"}
 LAZY = {"rawpy", "cv2", "pypdfium2", "lxml", "docx", "pptx", "odf", "faster_whisper", "av"}
 
@@ -231,12 +207,12 @@ def test_cli_search_of_notes_never_imports_torch(
     for i, words in enumerate(DOCUMENTS):
         (folder / f"note{i}.md").write_text(f"# Note {i}\n\n{words}\n", "utf-8")
     config, weights = tiny_model_files
-    _cli(home, "models", "import", "--arch", ARCH, "--config", str(config), str(weights))
-    _cli(home, "add", str(folder))
-    _cli(home, "index")
+    run_cli(home, "models", "import", "--arch", ARCH, "--config", str(config), str(weights))
+    run_cli(home, "add", str(folder))
+    run_cli(home, "index")
 
     query = ("search", "puppy at the seaside", "--json", "--all", "-k", "20")
-    found, modules = _split(_cli(home, *query))
+    found, modules = output_and_modules(run_cli(home, *query))
     assert not (HEAVY | LAZY) & modules, (HEAVY | LAZY) & modules
     notes = [h for h in found["results"] if h["kind"] == "document"]
     assert Path(notes[0]["path"]).name == "note4.md"

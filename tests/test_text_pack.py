@@ -1,19 +1,17 @@
 """The torch-free text query path: the pure tokenizer, the exported text tower checked against
 open_clip's, its cache, stored neutral prompts, and a CLI search that never imports torch."""
 
-import json
 import marshal
 import os
 import random
 import shutil
 import string
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import open_clip
 import pytest
+from cli_child import output_and_modules, run_cli
 from imagegen import save_scene, scene
 from tiny_model import ARCH, CONFIG
 
@@ -214,28 +212,6 @@ def test_neutral_prompt_vectors_are_stored_per_model(tmp_path: Path) -> None:
     assert model.calls == 3
 
 
-def _cli(home: Path, *args: str, code: str = "") -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh interpreter; prints, after its output, the modules it loaded."""
-    script = (
-        "import sys, json\n"
-        "from desktop_app.cli import main\n"
-        f"rc = main({['--home', str(home), *args]!r})\n"
-        "sys.stdout.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
-        "sys.exit(rc)\n"
-    )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def _split(result: subprocess.CompletedProcess[str]) -> tuple[dict, set[str]]:
-    out, _, modules = result.stdout.rpartition("\nMODULES ")
-    return json.loads(out), set(json.loads(modules))
-
-
 def test_cli_text_search_runs_without_torch_and_matches_the_torch_path(
     tiny_model_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -243,18 +219,18 @@ def test_cli_text_search_runs_without_torch_and_matches_the_torch_path(
     for i in range(10):
         save_scene(photos / f"img{i}.jpg", seed=i)
     config, weights = tiny_model_files
-    _cli(home, "models", "import", "--arch", ARCH, "--config", str(config), str(weights))
+    run_cli(home, "models", "import", "--arch", ARCH, "--config", str(config), str(weights))
     assert list((home / "models" / "fast").glob("text-*/manifest.json"))  # made at import
-    _cli(home, "add", str(photos))
-    _cli(home, "index")
+    run_cli(home, "add", str(photos))
+    run_cli(home, "index")
     query = ("search", "a boat on the sea", "--json", "--all", "-k", "10")
 
     (pack,) = [p for p in (home / "models" / "fast").glob("text-*") if p.is_dir()]
     shutil.rmtree(pack)
-    torch_path, modules = _split(_cli(home, *query))
+    torch_path, modules = output_and_modules(run_cli(home, *query))
     assert "torch" in modules
     # That query made the pack again, after answering: the next one runs without torch.
-    packed, modules = _split(_cli(home, *query))
+    packed, modules = output_and_modules(run_cli(home, *query))
     assert not {"torch", "open_clip", "onnxruntime", "sentence_transformers"} & modules
     ranked = [(h["path"], h["rank"]) for h in packed["results"]]
     assert ranked == [(h["path"], h["rank"]) for h in torch_path["results"]]
@@ -264,14 +240,14 @@ def test_cli_text_search_runs_without_torch_and_matches_the_torch_path(
         assert ours["relevance"] == pytest.approx(theirs["relevance"], abs=1e-4)
     assert list((home / "models" / "neutral").glob("clip-*.npy"))
     picture = ("search", "--image", str(photos / "img3.jpg"), "--json", "--all", "-k", "5")
-    by_picture, modules = _split(_cli(home, *picture))
+    by_picture, modules = output_and_modules(run_cli(home, *picture))
     assert "torch" not in modules
     assert by_picture["results"][0]["path"] == str(photos / "img3.jpg")
     assert by_picture["results"][0]["score"] == pytest.approx(1.0, abs=1e-4)
     # With notes in the library the text space holds units, but a picture has no place among
     # words: a picture query still loads neither torch nor the sentence model.
     (photos / "note.txt").write_text("A shopping list: apples, pears and bread.\n", "utf-8")
-    _cli(home, "index")
-    by_picture, modules = _split(_cli(home, *picture))
+    run_cli(home, "index")
+    by_picture, modules = output_and_modules(run_cli(home, *picture))
     assert not {"torch", "sentence_transformers"} & modules
     assert by_picture["results"][0]["path"] == str(photos / "img3.jpg")

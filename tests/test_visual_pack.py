@@ -2,13 +2,13 @@
 vectors, is used only for the precision it was saved for, and an index run after the first one
 never imports open_clip."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_child import modules_of, output_and_modules, run_cli
 from imagegen import save_scene, scene
-from test_text_pack import _cli, _encoder, _pack, _split
+from test_text_pack import _encoder, _pack
 from tiny_model import ARCH
 
 from desktop_app.core.encoders import visual_pack
@@ -95,20 +95,20 @@ def test_an_imported_model_indexes_without_open_clip_from_the_first_run(
         save_scene(photos / f"a{i}.jpg", seed=i)
     config, weights = tiny_model_files
     # The import decides the precision and saves the tower, as it makes the query pack.
-    _cli(home, "models", "import", "--arch", ARCH, "--config", str(config), str(weights))
+    run_cli(home, "models", "import", "--arch", ARCH, "--config", str(config), str(weights))
     assert list((home / "models" / "fast").glob(f"text-*/{visual_pack.MANIFEST}"))
-    _cli(home, "add", str(photos))
+    run_cli(home, "add", str(photos))
     for run in range(2):
         if run:
             for i in range(6, 12):
                 save_scene(photos / f"b{i}.jpg", seed=i)
-        index = _cli(home, "index")
-        modules = set(json.loads(index.stdout.rpartition("\nMODULES ")[2]))
+        index = run_cli(home, "index")
+        modules = modules_of(index)
         assert "torch" in modules and "open_clip" not in modules
     query = ("search", "--image", str(photos / "a2.jpg"), "--json", "--all", "-k", "3")
-    found, _ = _split(_cli(home, *query))
+    found, _ = output_and_modules(run_cli(home, *query))
     assert found["results"][0]["path"] == str(photos / "a2.jpg")
     # Stored by the saved tower, queried through the ONNX one: the same vector.
     assert found["results"][0]["score"] == pytest.approx(1.0, abs=1e-3)
-    _, modules = _split(_cli(home, *query))  # and a picture query stays without torch
+    _, modules = output_and_modules(run_cli(home, *query))  # a picture query: no torch
     assert "torch" not in modules
