@@ -1,16 +1,29 @@
 """Edit ▸ Settings…: the dialog filled from the engine, and what applying it sets in motion.
 Kept out of the main window, which only opens it."""
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 
 from desktop_app.core.engine import Engine
 from desktop_app.core.errors import KnownError
+from desktop_app.gui.indexing import IndexingController
+from desktop_app.gui.model_setup import ModelSetup
 from desktop_app.gui.settings_dialog import SettingsDialog
+from desktop_app.gui.vector_move import VectorMove
+from desktop_app.gui.widgets import Banner
 
-if TYPE_CHECKING:
-    from desktop_app.gui.main_window import MainWindow
+
+class SettingsHost(Protocol):
+    """What applying the settings acts on: the main window's engine and helpers."""
+
+    engine: Engine
+    settings: QSettings
+    banner: Banner
+    vector_move: VectorMove
+    model_setup: ModelSetup
+    indexing: IndexingController
 
 
 def settings_dialog(engine: Engine, parent: QWidget) -> SettingsDialog:
@@ -31,7 +44,7 @@ def settings_dialog(engine: Engine, parent: QWidget) -> SettingsDialog:
     )
 
 
-def apply_settings(window: "MainWindow", dialog: SettingsDialog) -> None:
+def apply_settings(window: SettingsHost, dialog: SettingsDialog) -> None:
     """Save what the dialog changed, say what follows from it, and start what it needs: a
     vector store move, a model import or re-index, an index run."""
     choice = dialog.choice()
