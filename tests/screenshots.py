@@ -134,19 +134,10 @@ def main() -> None:
 
         shoot_query_states(app, window, photos, args.folder)
 
-        from desktop_app.gui.settings_dialog import SettingsDialog
+        from desktop_app.gui.settings_flow import settings_dialog
 
-        s = engine.settings
-        dialog = SettingsDialog(
-            engine.model_choices(),
-            s.clip_model,
-            str(engine.home),
-            ["*.tmp", "Raw"],
-            s.include_hidden,
-            s.threads,
-            window,
-            backend=engine.library.backend.describe(),
-        )
+        engine.settings.exclude = ["*.tmp", "Raw"]
+        dialog = settings_dialog(engine, window)  # as Edit ▸ Settings… fills it
         dialog.show()
         settle(app)
         shoot(dialog, args.folder, "6-settings")
