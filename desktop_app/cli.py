@@ -28,6 +28,7 @@ from desktop_app.cli_search import (
     query_from,
 )
 from desktop_app.core.errors import KnownError
+from desktop_app.core.indexing.threads import yield_idle_cores
 from desktop_app.core.paths import display
 from desktop_app.humanize import human_bytes
 
@@ -424,6 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     args = parser.parse_args(arguments)
+    yield_idle_cores()
     if args.command in ("search", "similar"):
         # A query multiplies a handful of rows by the text tower's matrices: BLAS threads
         # cost more to start and to share two busy cores than they give (0.6 s against

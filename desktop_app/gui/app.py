@@ -12,6 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop_app import __version__
+from desktop_app.core.indexing.threads import yield_idle_cores
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -63,6 +64,7 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    yield_idle_cores()  # before anything loads torch
     args, qt_args = parse_args(sys.argv[1:] if argv is None else argv)
     if not QApplication.instance():
         from desktop_app.gui.qt_platform import platform_problem

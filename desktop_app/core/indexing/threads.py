@@ -41,6 +41,15 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def yield_idle_cores() -> None:
+    """Make the model's worker threads sleep when idle instead of spinning, so the decode worker
+    (at background priority) gets the core it waits for: indexing 400 pictures took 10.3-10.6 s
+    with passive waiting against 11.0-11.1 s with active (2 cores, ViT-B-32-256 bf16). Only
+    effective before torch loads its OpenMP runtime, so each face calls it first; a value the
+    person set is kept."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def lower_priority() -> None:
     """Run the calling thread (and threads it starts later) at background priority.
 
