@@ -173,3 +173,16 @@ def test_missing_model_offline_tells_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "snapfind-cli models download" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_model_threads_wait_passively_unless_the_person_chose(tmp_path: Path) -> None:
+    """Set before torch loads, in the child process a command runs in (see threads.py)."""
+    probe = "import os, sys; from desktop_app.cli import main; main(sys.argv[1:]); "
+    probe += "print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    argv = [sys.executable, "-c", probe, "--home", str(tmp_path / "home"), "status"]
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
+    assert out.strip().splitlines()[-1] == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
+    assert out.strip().splitlines()[-1] == "ACTIVE"
