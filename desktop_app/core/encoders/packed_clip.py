@@ -54,7 +54,10 @@ class PackedClipEncoder:
         self._loader: threading.Thread | None = None
         self._image_tower: Any = None
         if info.image is not None and (info.folder / IMAGE_FILE).is_file():
-            self._image_tower = OnnxImageTower(info.folder / IMAGE_FILE, info.image)
+            # With the saved tower coming, the ONNX tower's first batch takes one core and
+            # leaves the other to torch's import, which the next batch waits for.
+            threads = 1 if pictures_load_quickly else 0
+            self._image_tower = OnnxImageTower(info.folder / IMAGE_FILE, info.image, threads)
 
     def _model(self, *, full_only: bool = False) -> ImageTextEncoder:
         """The model for pictures, loaded now (or by the background load under way) if need
