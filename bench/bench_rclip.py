@@ -9,8 +9,8 @@ models; the rankings mean nothing, the timings hold). Snapfind runs from this ch
 downloaded beforehand: neither install is timed.
 
 Timed, per folder size, as a person would type them (wall clock of the whole process):
-index from scratch (rclip: its one command, which indexes then answers; Snapfind: ``add`` +
-``index``, and the same plus a ``search``), re-index of the unchanged folder, a one-shot text
+index from scratch (rclip: its one command, which indexes then answers; Snapfind: its one
+command ``index FOLDER``, which adds the folder and indexes it, and the same plus a ``search``), re-index of the unchanged folder, a one-shot text
 query and a one-shot picture query on the indexed library (median of ``--repeats``), and
 Snapfind's time to its first committed batch. Steady images/s is the marginal rate between the
 two sizes. Ratios are rclip's time over Snapfind's (above 1: Snapfind is faster).
@@ -220,14 +220,12 @@ class Snapfind:
         """``ocr``: read the text in pictures too (the default); off, the same work as rclip."""
         self.fresh()
         self.cli("ocr", "on" if ocr else "off")
-        add = self.cli("add", str(folder))
         milestones = _Milestones(self.home / "library.db")
-        index = self.cli("index")
+        index = self.cli("index", str(folder))  # adds the folder, then indexes it
         first_batch, all_by_look = milestones.stop()
         search = self.cli("search", QUERY, "-k", "10")
         self.cli("ocr", "on")
         return {
-            "add": add,
             "index": index,
             "first_batch": first_batch,
             "all_by_look": all_by_look,
@@ -324,7 +322,7 @@ def report(r: dict[str, Any]) -> str:
         res = r["results"][str(size)]
         idx, again = res["index"], res["reindex"]
         s = idx["snapfind"]
-        snap_index = s["add"] + s["index"]
+        snap_index = s["index"]
         plain = idx.get("snapfind_without_ocr")
         t, p = res["text_query"], res["picture_query"]
         if plain:
@@ -332,8 +330,8 @@ def report(r: dict[str, Any]) -> str:
                 _row(
                     f"{size}: index from scratch, same work (Snapfind OCR off)",
                     idx["rclip"],
-                    plain["add"] + plain["index"],
-                    f"add + index; first picture searchable at {_at(plain['first_batch'])}",
+                    plain["index"],
+                    f"index FOLDER; first picture searchable at {_at(plain['first_batch'])}",
                 )
             )
         rows += [
@@ -348,7 +346,7 @@ def report(r: dict[str, Any]) -> str:
                 f"{size}: index from scratch + one query",
                 idx["rclip"],
                 snap_index + s["search"],
-                "Snapfind add + index + search",
+                "Snapfind index FOLDER + search",
             ),
             _row(
                 f"{size}: re-index unchanged (+ query)",
@@ -374,7 +372,7 @@ def report(r: dict[str, Any]) -> str:
         extra = r["sizes"][-1] - r["sizes"][0]
 
         def snap_total(i: dict[str, Any], run: str) -> float:
-            return float(i[run]["add"] + i[run]["index"])
+            return float(i[run]["index"])
 
         rclip_rate = extra / (high["rclip"] - low["rclip"])
         for run, label in (("snapfind_without_ocr", "OCR off"), ("snapfind", "OCR on")):

@@ -48,7 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("paths", nargs="+", metavar="PATH")
     remove = sub.add_parser("remove", help="forget a folder (its files are not touched)")
     remove.add_argument("path", metavar="PATH")
-    index = sub.add_parser("index", help="scan the folders and index what is new or changed")
+    index = sub.add_parser(
+        "index",
+        help="scan the folders and index what is new or changed",
+        description="Scan the library's folders and index what is new or changed. Folders "
+        "named here are added first if the library does not hold them yet, so "
+        "`snapfind-cli index ~/Pictures` is all a first run needs.",
+    )
+    index.add_argument("paths", nargs="*", metavar="FOLDER", help="add these folders first")
     index.add_argument("--retry-failed", action="store_true", help="try failed files again")
 
     search = sub.add_parser(
@@ -395,6 +402,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             engine.remove_root(args.path)
             out(f"Removed {display(os.path.abspath(args.path))} (its files are untouched).")
         elif args.command == "index":
+            held = {root.path for root in engine.roots()}
+            for path in args.paths:
+                root = engine.add_root(path, exist_ok=True)
+                if root.path not in held:
+                    out(f"Added {display(root.path)}")
             return _run_index(engine, args.retry_failed)
         elif args.command == "search":
             print_hits(engine.query(query_from(args), args.k, filters=filters_from(args)), args)

@@ -186,3 +186,19 @@ def test_model_threads_wait_passively_unless_the_person_chose(tmp_path: Path) ->
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     out = subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout
     assert out.strip().splitlines()[-1] == "ACTIVE"
+
+
+def test_index_adds_the_folders_it_is_given(indexed: tuple[Path, Path], tmp_path: Path) -> None:
+    home, photos = indexed
+    more = tmp_path / "more"
+    save_scene(more / "new.jpg", seed=99)
+    run = cli(home, "index", str(more), str(photos / "."))  # one new, one held already
+    assert run.stdout.count("Added") == 1 and str(more) in run.stdout
+    status = json.loads(cli(home, "status", "--json").stdout)
+    assert sorted(r["path"] for r in status["roots"]) == sorted([str(photos), str(more)])
+    found = json.loads(
+        cli(home, "search", "--image", str(more / "new.jpg"), "--json", "--all").stdout
+    )
+    assert found["results"][0]["path"] == str(more / "new.jpg")
+    assert cli(home, "index", str(tmp_path / "missing"), check=False).returncode == 1
+    cli(home, "remove", str(more))

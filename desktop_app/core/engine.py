@@ -141,12 +141,16 @@ class Engine(EngineModels):
     def roots(self) -> list[Root]:
         return self.library.reader().roots()
 
-    def add_root(self, folder: str | os.PathLike[str]) -> Root:
+    def add_root(self, folder: str | os.PathLike[str], *, exist_ok: bool = False) -> Root:
+        """Add a folder to the library; one already in it (or inside one) is an error, or
+        with ``exist_ok`` gives the library's folder that holds it."""
         path = os.path.abspath(os.fspath(folder))
         if not os.path.isdir(path):
             raise KnownError(f"{paths.display(path)} is not a folder.")
         for root in self.roots():
             if path == root.path or path.startswith(root.path.rstrip(os.sep) + os.sep):
+                if exist_ok:
+                    return root
                 raise KnownError(
                     f"{paths.display(path)} is already in the library "
                     f"(inside {paths.display(root.path)})."
