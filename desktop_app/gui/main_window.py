@@ -8,12 +8,10 @@ longer current is dropped), and model downloads.
 import time
 
 from PySide6.QtCore import (
-    QByteArray,
     QEvent,
     QItemSelectionModel,
     QMimeData,
     QObject,
-    QPoint,
     QSettings,
     Qt,
     QTimer,
@@ -33,7 +31,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QSplitter,
     QStackedWidget,
@@ -47,16 +44,17 @@ from desktop_app.core.kinds import registry
 from desktop_app.core.kinds.image import IMAGE_EXTENSIONS
 from desktop_app.core.progress import Progress
 from desktop_app.core.searching.ranking import Hit
-from desktop_app.gui import settings_flow
+from desktop_app.gui import settings_flow, window_state
 from desktop_app.gui.browse_page import BrowsePage
 from desktop_app.gui.busy import BusyLine, waiting_for
 from desktop_app.gui.cards import timeline_kinds
 from desktop_app.gui.dropping import read_mime
 from desktop_app.gui.duplicates import DuplicatesDialog, open_duplicates
+from desktop_app.gui.hit_menu import pop_up_hit_menu
 from desktop_app.gui.indexing import IndexingController
 from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.model_setup import DOWNLOAD, IMPORT, ModelSetup
-from desktop_app.gui.preview import PreviewPane, open_file, show_in_folder
+from desktop_app.gui.preview import PreviewPane, open_file
 from desktop_app.gui.query import Searcher
 from desktop_app.gui.results import HitRole, ResultsModel
 from desktop_app.gui.results_page import ResultsPage
@@ -87,7 +85,7 @@ class MainWindow(QMainWindow):
         self._new_query = False  # the answer awaited is to a changed query, not a refresh
         self.vector_move = VectorMove(engine, self.indexing, self, self.settings)
         self._build(icon)
-        self._restore()
+        window_state.restore(self)
         self._placeholder()
 
     # -- layout --------------------------------------------------------------------------------
@@ -155,12 +153,12 @@ class MainWindow(QMainWindow):
         self.results_stack.show_weaker.toggled.connect(self._selected)
         self.results_view.activated_hit.connect(lambda hit: open_file(hit.path))
         self.results_view.customContextMenuRequested.connect(
-            lambda pos: self._context_menu(self.results_view, pos)
+            lambda pos: pop_up_hit_menu(self.results_view, pos, self, self.more_like_this)
         )
         self.browse_view.selectionModel().currentChanged.connect(self._browse_selected)
         self.browse_view.activated_hit.connect(lambda hit: open_file(hit.path))
         self.browse_view.customContextMenuRequested.connect(
-            lambda pos: self._context_menu(self.browse_view, pos)
+            lambda pos: pop_up_hit_menu(self.browse_view, pos, self, self.more_like_this)
         )
         self.results_view.zoomed.connect(self.browse_view.set_tile_size)
         self.preview.more_like_this.connect(self.more_like_this)
@@ -194,26 +192,6 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
 
-    def _restore(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
-        sizes = self.settings.value("window/splitter")
-        if isinstance(sizes, QByteArray):
-            self.splitter.restoreState(sizes)
-        history = self.settings.value("search/history", [], type=list)
-        self.search_bar.set_history(
-            [str(item) for item in history] if isinstance(history, list) else []
-        )
-        self.results_stack.show_weaker.setChecked(
-            self.settings.value("results/show_weaker", False, type=bool) is True
-        )
-        zoom = self.settings.value("results/zoom")
-        if zoom is not None:
-            self.results_view.set_zoom(int(zoom))
-
     def _placeholder(self) -> None:
         """The layout the first paint shows, before :meth:`start` reads anything but the list
         of folders: the library page with placeholder tiles (not the welcome page a library
@@ -235,12 +213,7 @@ class MainWindow(QMainWindow):
         self.model_setup.check()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("search/history", self.search_bar.history())
-        self.settings.setValue("results/zoom", self.results_view.zoom())
-        self.settings.setValue("results/show_weaker", self.results_stack.show_weaker.isChecked())
-        self.settings.sync()
+        window_state.save(self)
         self.shutdown()
         super().closeEvent(event)
 
@@ -443,19 +416,6 @@ class MainWindow(QMainWindow):
     def _browse_selected(self) -> None:
         index = self.browse_view.currentIndex()
         self.preview.show_hit(index.data(HitRole) if index.isValid() else None)
-
-    def _context_menu(self, view: QAbstractItemView, position: QPoint) -> None:
-        index = view.indexAt(position)
-        if not index.isValid():
-            return
-        hit: Hit = index.data(HitRole)
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.addAction("More like this", lambda: self.more_like_this(hit))
-        menu.addAction("Open", lambda: open_file(hit.path))
-        menu.addAction("Show in folder", lambda: show_in_folder(hit.path))
-        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(hit.path))
-        menu.popup(view.viewport().mapToGlobal(position))
 
     # -- drag, drop and paste ------------------------------------------------------------------
 
