@@ -114,6 +114,10 @@ def test_keyboard_and_selection_in_the_library(
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert view.currentIndex().row() == 2
     assert window.preview.hit() == model.index(2).data(HitRole)
+    view.activated_hit.disconnect()  # the window would start the system viewer
+    with qtbot.waitSignal(view.activated_hit) as opened:  # Enter opens, as a double click
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert opened.args == [model.index(2).data(HitRole)]
 
 
 def test_filters_apply_to_the_library(qtbot: QtBot, window: MainWindow, dated: list[Path]) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     Signal,
+    SignalInstance,
 )
 from PySide6.QtGui import QFontMetrics, QKeyEvent, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QListView, QSlider, QWidget
@@ -123,6 +124,21 @@ class ResultsModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
+def emit_hit(index: QModelIndex, signal: SignalInstance) -> None:
+    """Emit the hit a tile shows (a double click, or Enter, opens it)."""
+    hit = index.data(HitRole)
+    if hit is not None:
+        signal.emit(hit)
+
+
+def open_on_enter(view: QAbstractItemView, event: QKeyEvent, signal: SignalInstance) -> bool:
+    """Enter on the current tile opens it as a double click does; True if it was that."""
+    if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and view.currentIndex().isValid():
+        emit_hit(view.currentIndex(), signal)
+        return True
+    return False
+
+
 class ResultsView(QListView):
     """Icon-mode grid. Ctrl+wheel zooms; Enter opens; the context menu comes from outside."""
 
@@ -145,7 +161,7 @@ class ResultsView(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setAccessibleName("Search results")
         self.set_zoom(ZOOM_DEFAULT)
-        self.doubleClicked.connect(self._open)
+        self.doubleClicked.connect(lambda index: emit_hit(index, self.activated_hit))
 
     def zoom(self) -> int:
         return self.iconSize().width()
@@ -182,12 +198,5 @@ class ResultsView(QListView):
         super().wheelEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self._open(self.currentIndex())
-            return
-        super().keyPressEvent(event)
-
-    def _open(self, index: QModelIndex) -> None:
-        hit = index.data(HitRole)
-        if hit is not None:
-            self.activated_hit.emit(hit)
+        if not open_on_enter(self, event, self.activated_hit):
+            super().keyPressEvent(event)

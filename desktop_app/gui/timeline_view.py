@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QAbstractItemView, QWidget
 
 from desktop_app.core.searching.browse import Month
 from desktop_app.gui.browse_model import BrowseModel
-from desktop_app.gui.results import HitRole
+from desktop_app.gui.results import emit_hit, open_on_enter
 
 GAP = 4  # between tiles
 MARGIN = 8  # left and right of the grid
@@ -62,7 +62,7 @@ class TimelineView(QAbstractItemView):
         self.setMouseTracking(True)
         self.setAccessibleName("Library, newest first")
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
-        self.doubleClicked.connect(self._open)
+        self.doubleClicked.connect(lambda index: emit_hit(index, self.activated_hit))
 
     # -- geometry ------------------------------------------------------------------------------
 
@@ -428,12 +428,5 @@ class TimelineView(QAbstractItemView):
     # -- keys ----------------------------------------------------------------------------------
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self._open(self.currentIndex())
-            return
-        super().keyPressEvent(event)
-
-    def _open(self, index: QModelIndex) -> None:
-        hit = index.data(HitRole)
-        if hit is not None:
-            self.activated_hit.emit(hit)
+        if not open_on_enter(self, event, self.activated_hit):
+            super().keyPressEvent(event)
