@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_milvus.py --workdir /tmp/bench-work                 # 100k
     .venv/bin/python bench/bench_milvus.py --sizes 100000 1000000 --workdir /tmp/bench-work
+    .venv/bin/python bench/bench_milvus.py --server http://127.0.0.1:19530 ...  # and a server
 
 The library is scale_data's (built once, cached in the work folder, shared with bench_scale).
 Moving it to Milvus is Snapfind's own move (``snapfind-cli backend use milvus``): every vector
@@ -15,7 +16,8 @@ child process, so its resident memory is that backend's alone:
   names the labels passing the filter, Milvus's evaluates the filter itself;
 - recall@10 against exact search, unfiltered and filtered;
 - RSS after opening and querying. Milvus Lite runs its server inside the Snapfind process, so
-  its RSS includes the server's; a real server keeps that memory on its own machine.
+  its RSS includes the server's; a real server (``--server``) keeps that memory in its own
+  process, reported beside it when it runs on this machine.
 """
 
 import argparse
@@ -67,8 +69,8 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     library = Library(home, writer=False, backend=BackendChoice())  # SQLite only
     vset = library.reader().vector_sets()[0]
-    milvus = args.backend == "milvus"
-    choice = BackendChoice.milvus(args.lite, prefix="bench") if milvus else BackendChoice()
+    milvus = args.backend != "hnswlib"
+    choice = BackendChoice.milvus(args.uri, prefix=args.prefix) if milvus else BackendChoice()
     store = open_store(home, choice, LabelFacts(library.reader), read_only=True)
     backend = store.open(vset.id, vset.space, vset.dim, vset.model_id)
     held = len(backend)
@@ -104,7 +106,7 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
         times, hits = [], 0
         for q in queries:
             exact = subset[np.argsort(-(block @ q))[:K]]
-            if args.backend == "milvus":
+            if milvus:
                 elapsed, found = timed(backend.search_scoped, q, K, scope)  # type: ignore[attr-defined]
             else:
 
@@ -121,6 +123,8 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
         }
     result["rss_mb"] = rss_mb()
     result["rss_growth_mb"] = rss_mb() - base_rss
+    if args.backend == "server":
+        result["server_rss_mb"] = server_rss_mb()
     library.close()
     return result
 
@@ -128,13 +132,33 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
 # -- the driver ---------------------------------------------------------------------------------
 
 
-def upload(home: Path, lite: Path) -> dict[str, Any]:
-    """Snapfind's move into Milvus Lite, then the wait for its index; leaves hnswlib chosen."""
+def server_rss_mb() -> float:
+    """Resident memory of the Milvus server processes on this machine (0 if none is local)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or not (proc / "comm").read_text().startswith("milvus"):
+                continue
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return total
+
+
+def upload(home: Path, uri: str, prefix: str) -> dict[str, Any]:
+    """Snapfind's move into Milvus, then the wait for its index; leaves hnswlib chosen."""
     from desktop_app.core.db.moving import move_library
     from desktop_app.core.vectors.choice import BackendChoice, save_choice
     from desktop_app.core.vectors.milvus_store import MilvusStore
 
-    choice = BackendChoice.milvus(str(lite), prefix="bench")
+    choice = BackendChoice.milvus(uri, prefix=prefix)
+    store = MilvusStore(choice.target())
+    for name in store.client.list_collections():  # a run that stopped: start from nothing
+        if name.startswith(prefix + "_"):
+            store.client.drop_collection(name)
+    store.close()
     start = time.perf_counter()
     for progress in move_library(home, choice):
         if progress.done and progress.done % 50_000 < 2000:
@@ -145,7 +169,7 @@ def upload(home: Path, lite: Path) -> dict[str, Any]:
     store.client.flush(name)
     while True:
         info = store.client.describe_index(name, "vector")
-        if info.get("pending_index_rows", 0) == 0 and info.get("state") == "Finished":
+        if info.get("pending_index_rows", 0) == 0 and info.get("state", "Finished") == "Finished":
             break
         time.sleep(1)
     indexed_s = time.perf_counter() - start
@@ -170,29 +194,32 @@ def run_size(args: argparse.Namespace, n: int) -> dict[str, Any]:
     if not tpath.exists():
         np.save(tpath, exact_top(gen.vectors, n, queries, K))
     lite = args.workdir / f"milvus-lite-{n}-seed{args.seed}.db"
-    marker = lite.with_suffix(".json")
-    if marker.exists():
-        built_milvus = json.loads(marker.read_text())
-    else:
-        _log(f"moving {n} vectors into Milvus Lite at {lite}")
-        command = [sys.executable, str(Path(__file__).resolve()), "--upload"]
-        command += ["--home", str(home), "--lite", str(lite)]
-        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
-        built_milvus = json.loads(done.stdout.strip().splitlines()[-1])  # a Lite file has
-        marker.write_text(json.dumps(built_milvus))  # one process at a time: a child's
-    built_milvus["disk_mb"] = lite_bytes(lite) / 1e6
+    targets = {"milvus": (str(lite), "bench")}
+    if args.server:
+        targets["server"] = (args.server, f"bench{n}s{args.seed}")
     out: dict[str, Any] = {
         "n": n,
         "hnswlib_build": {"build_s": built.build_s, "disk_mb": built.index_bytes / 1e6},
-        "milvus_build": built_milvus,
     }
-    for backend in ("hnswlib", "milvus"):
+    for backend, (uri, prefix) in targets.items():
+        marker = args.workdir / f"{backend}-{n}-seed{args.seed}.json"
+        if marker.exists():
+            out[f"{backend}_build"] = json.loads(marker.read_text())
+            continue
+        _log(f"moving {n} vectors into {uri}")
+        command = [sys.executable, str(Path(__file__).resolve()), "--upload"]
+        command += ["--home", str(home), "--uri", uri, "--prefix", prefix]
+        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+        out[f"{backend}_build"] = json.loads(done.stdout.strip().splitlines()[-1])  # a Lite
+        marker.write_text(json.dumps(out[f"{backend}_build"]))  # file has one process at a time
+    out["milvus_build"]["disk_mb"] = lite_bytes(lite) / 1e6
+    for backend, (uri, prefix) in [("hnswlib", ("", "")), *targets.items()]:
         _log(f"probing {backend} on {n}")
         command = [
             sys.executable,
             str(Path(__file__).resolve()),
             "--probe",
-            *("--backend", backend, "--home", str(home), "--lite", str(lite)),
+            *("--backend", backend, "--home", str(home), "--uri", uri, "--prefix", prefix),
             *("--query-file", str(qpath), "--truth", str(tpath), "--seed", str(args.seed)),
         ]
         done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
@@ -200,20 +227,26 @@ def run_size(args: argparse.Namespace, n: int) -> dict[str, Any]:
     return out
 
 
+NAMES = {"hnswlib": "hnswlib", "milvus": "Milvus Lite", "server": "Milvus server"}
+
+
 def report(results: list[dict[str, Any]]) -> str:
     rows = []
     for r in results:
-        for backend in ("hnswlib", "milvus"):
+        for backend in [b for b in NAMES if b in r]:
             p = r[backend]
             build = (
                 r["hnswlib_build"]["build_s"]
                 if backend == "hnswlib"
-                else r["milvus_build"]["upload_and_index_s"]
+                else r[f"{backend}_build"]["upload_and_index_s"]
             )
+            memory = f"{p['rss_mb']:.0f} MB"
+            if "server_rss_mb" in p:
+                memory += f" + server {p['server_rss_mb']:.0f} MB"
             rows.append(
                 [
                     f"{r['n']:,}",
-                    backend if backend == "hnswlib" else "Milvus Lite",
+                    NAMES[backend],
                     f"{build:.0f} s",
                     f"{p['unfiltered']['p50_ms']:.1f} / {p['unfiltered']['p95_ms']:.1f}",
                     f"{p['date_10pct']['p50_ms']:.1f} / {p['date_10pct']['p95_ms']:.1f}",
@@ -221,7 +254,7 @@ def report(results: list[dict[str, Any]]) -> str:
                     f"{p['unfiltered']['recall_at_10']:.3f}",
                     f"{p['date_10pct']['recall_at_10']:.3f} / "
                     f"{p['folder_1pct']['recall_at_10']:.3f}",
-                    f"{p['rss_mb']:.0f} MB",
+                    memory,
                     f"{p['open_s']:.1f} s",
                 ]
             )
@@ -246,16 +279,18 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/snapfind-bench"))
+    parser.add_argument("--server", help="also a Milvus server at this URI (e.g. its 2.3.5)")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--upload", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
-    parser.add_argument("--lite", help=argparse.SUPPRESS)
+    parser.add_argument("--uri", help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--truth", help=argparse.SUPPRESS)
     parser.add_argument("--query-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.upload:
-        print(json.dumps(upload(Path(args.home), Path(args.lite))))
+        print(json.dumps(upload(Path(args.home), args.uri, args.prefix)))
         return
     if args.probe:
         print(json.dumps(probe(args)))

@@ -315,3 +315,67 @@ def test_a_lite_file_open_in_another_process_says_so(tmp_path: Path) -> None:
             MilvusStore(MilvusTarget(str(lite), "lib"))
     finally:
         holder.communicate("", timeout=60)
+
+
+def test_labels_are_listed_exactly_across_dense_runs_and_gaps(
+    lite_file: Path, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query answers at most MAX_TOP_K rows, so the listing reads windows of label values:
+    with a small limit, dense runs (windows that would overflow), gaps between them (windows
+    that widen) and a far label must all come back, and nothing more."""
+    monkeypatch.setattr("desktop_app.core.vectors.milvus.MAX_TOP_K", 16)
+    held = [*range(0, 70), *range(75, 90), 1000, 1001, *range(40_000, 40_050), 9_000_000]
+    store = MilvusStore(MilvusTarget(str(lite_file), prefix))
+    backend = store.open(1, SPACE, DIM)
+    backend.add(held, unit_vectors(len(held)))
+    backend.remove([5, 40_010])
+    expected = set(held) - {5, 40_010}
+    assert backend.labels() == expected  # kept current by its own changes, not listed
+    listing = store.open(1, SPACE, DIM)  # a fresh handle knows nothing yet
+    assert listing.labels() == expected
+    assert len(listing) == len(expected)
+    store.close()
+
+
+def test_its_own_changes_keep_the_labels_without_listing_them_again(
+    lite_file: Path, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing a large collection takes a query per window: a move or an index run that saves
+    every so often must not list everything at each save."""
+    store = MilvusStore(MilvusTarget(str(lite_file), prefix))
+    backend = store.open(1, SPACE, DIM)
+    listed = []
+    real = backend._list_labels
+    monkeypatch.setattr(backend, "_list_labels", lambda: listed.append(1) or real())
+    data = unit_vectors(COUNT)
+    assert backend.labels() == set()
+    for start in range(0, COUNT, 100):
+        backend.add(list(range(start, start + 100)), data[start : start + 100])
+        backend.save()
+    backend.remove(range(0, 10))
+    assert backend.summary() == summary_of(set(range(10, COUNT)))
+    assert len(listed) == 1
+    store.close()
+
+
+def test_a_failed_upload_forgets_the_labels_it_knew(
+    lite_file: Path, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A timed-out upsert may still land: the labels are listed again rather than guessed."""
+    store = MilvusStore(MilvusTarget(str(lite_file), prefix))
+    backend = store.open(1, SPACE, DIM)
+    data = unit_vectors(COUNT)
+    backend.add(list(range(100)), data[:100])
+    upsert = store.client.upsert
+
+    def lands_then_fails(*args: object, **kwargs: object) -> object:
+        upsert(*args, **kwargs)
+        raise MilvusException(code=1, message="deadline exceeded")
+
+    monkeypatch.setattr(store.client, "upsert", lands_then_fails)
+    with pytest.raises(MilvusUnavailableError):
+        backend.add(list(range(100, 200)), data[100:200])
+    monkeypatch.setattr(store.client, "upsert", upsert)
+    assert backend.labels() == set(range(200))
+    assert backend.summary() == summary_of(set(range(200)))
+    store.close()

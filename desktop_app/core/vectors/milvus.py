@@ -58,7 +58,10 @@ class MilvusBackend:
         self._timeout = store.timeout
         self._lock = threading.Lock()
         self._count: int | None = None
-        self._labels: list[int] | None = None  # sorted, cached for sample()
+        # The labels held, once listed; this process's own changes keep it current, so a move
+        # or an index run lists them once, not at every save.
+        self._held: set[int] | None = None
+        self._sorted: list[int] | None = None  # the same, sorted, for sample()
         props = self._call("reading its state", self._properties)
         self._vouched: str = props.get(_SUMMARY, "")
         # Attributes are fresh as of this moment (recorded at creation, then at each save).
@@ -90,59 +93,90 @@ class MilvusBackend:
     def __len__(self) -> int:
         with self._lock:
             if self._count is None:
-                rows = self._call(
-                    "counting vectors", self._client.query, self.name, output_fields=["count(*)"]
-                )
-                self._count = int(rows[0]["count(*)"])
+                self._count = self._counted()
             return self._count
 
-    def labels(self) -> set[int]:
-        return set(self._sorted_labels())
+    def _counted(self) -> int:
+        rows = self._call(
+            "counting vectors", self._client.query, self.name, output_fields=["count(*)"]
+        )
+        return int(rows[0]["count(*)"])
 
-    def _sorted_labels(self) -> list[int]:
+    def labels(self) -> set[int]:
+        """The labels held (a copy: another thread may be changing the collection)."""
         with self._lock:
-            if self._labels is not None:
-                return self._labels
-        found: list[int] = []
-        start = 0
-        # Windows of label values, each holding at most one query's worth of rows: a query's
-        # limit returns an arbitrary subset when more match, so a window must not overflow.
-        # (Query iterators would do, but Milvus Lite lacks the timestamp call they rely on.)
-        while True:
-            rest = self._call(
-                "listing labels",
-                self._client.query,
-                self.name,
-                filter=f"label >= {start}",
-                output_fields=["count(*)"],
-            )
-            if not int(rest[0]["count(*)"]):
-                break
+            if self._held is not None:
+                return set(self._held)
+        held = self._list_labels()
+        with self._lock:
+            self._held, self._count, self._sorted = set(held), len(held), None
+        return held
+
+    def _list_labels(self) -> set[int]:
+        """Every label in the collection, read in windows of label values.
+
+        A query answers at most MAX_TOP_K rows, an arbitrary subset when more match, so a
+        window never spans more label values than that limit unless the last one came back
+        sparse; sparse windows widen (labels thin out where files were deleted), and a window
+        that might have overflowed is read again narrower. The listing stops once it has as
+        many labels as the collection counts, or nothing lies beyond. (Query iterators would
+        do, but Milvus Lite lacks the timestamp call they rely on.)
+        """
+        total = self._counted()
+        found: set[int] = set()
+        start, span = 0, MAX_TOP_K
+        while len(found) < total:
             rows = self._call(
                 "listing labels",
                 self._client.query,
                 self.name,
-                filter=f"label >= {start} and label < {start + MAX_TOP_K}",
+                filter=f"label >= {start} and label < {start + span}",
                 output_fields=["label"],
                 limit=MAX_TOP_K,
             )
-            found.extend(int(r["label"]) for r in rows)
-            start += MAX_TOP_K
-        labels = sorted(found)
-        with self._lock:
-            self._labels, self._count = labels, len(labels)
-        return labels
+            if len(rows) >= MAX_TOP_K and span > MAX_TOP_K:
+                span //= 2  # it may have left some out
+                continue
+            found.update(int(r["label"]) for r in rows)
+            start += span
+            if not rows and not self._any_from(start):
+                break
+            if len(rows) < MAX_TOP_K // 4:
+                span *= 2
+        return found
 
-    def _changed(self) -> None:
-        """Forget what a change makes stale; the first change after a save withdraws the
-        collection's summary, which no longer describes it."""
+    def _any_from(self, start: int) -> bool:
+        rows = self._call(
+            "listing labels",
+            self._client.query,
+            self.name,
+            filter=f"label >= {start}",
+            output_fields=["label"],
+            limit=1,
+        )
+        return bool(rows)
+
+    def _changed(self, added: Iterable[int] = (), removed: Iterable[int] = ()) -> None:
+        """Keep the known labels current with a change this process made (or forget them if
+        the change's outcome is unknown), and withdraw the collection's summary, which the
+        first change after a save no longer describes."""
         with self._lock:
-            self._count = self._labels = None
+            if self._held is not None:
+                self._held.update(added)
+                self._held.difference_update(removed)
+            self._count = len(self._held) if self._held is not None else None
+            self._sorted = None
             self._summary = None
             withdraw = bool(self._vouched)
             self._vouched = ""
         if withdraw:
             self._set_properties({_SUMMARY: ""})
+
+    def _forget_labels(self) -> None:
+        """After a failed change: what the collection holds is unknown until listed again."""
+        with self._lock:
+            self._held = self._sorted = self._summary = None
+            self._count = None
 
     # -- changes -----------------------------------------------------------------------------
 
@@ -161,7 +195,12 @@ class MilvusBackend:
                 row(label, data[start + i], facts.get(label, _NO_FACTS))
                 for i, label in enumerate(chunk)
             ]
-            self._call("uploading vectors", self._client.upsert, self.name, rows)
+            try:
+                self._call("uploading vectors", self._client.upsert, self.name, rows)
+            except BaseException:
+                self._forget_labels()  # a timed-out upsert may still have landed
+                raise
+            self._changed(added=chunk)
 
     def _facts(self, labels: list[int]) -> dict[int, FileFacts]:
         source = self.store.facts
@@ -176,7 +215,12 @@ class MilvusBackend:
         for start in range(0, len(wanted), _READ_BATCH):
             chunk = wanted[start : start + _READ_BATCH]
             where = labels_expression(chunk)
-            self._call("removing vectors", self._client.delete, self.name, filter=where)
+            try:
+                self._call("removing vectors", self._client.delete, self.name, filter=where)
+            except BaseException:
+                self._forget_labels()
+                raise
+            self._changed(removed=chunk)
 
     def _writable(self) -> None:
         if self.store.read_only:
@@ -205,8 +249,8 @@ class MilvusBackend:
         with self._lock:
             if self._summary is not None:
                 return self._summary
-        labels = self._sorted_labels()
-        summary = (len(labels), sum(labels), labels[-1] if labels else -1)
+        labels = self.labels()
+        summary = (len(labels), sum(labels), max(labels, default=-1))
         with self._lock:
             self._summary = summary
         return summary
@@ -258,6 +302,7 @@ class MilvusBackend:
             # Dropped by someone meanwhile: made anew, and filled below.
             self.store.open(self.set_id, self.space, self.dim, self.model_id)
         wanted = set(committed() if callable(committed) else committed)
+        self._forget_labels()  # another process may have changed it since it was listed
         present = self.labels()
         missing = sorted(wanted - present)
         extra = present - wanted
@@ -276,7 +321,7 @@ class MilvusBackend:
         self._writable()
         self._call("dropping the collection", self._client.drop_collection, self.name)
         with self._lock:
-            self._count, self._labels, self._summary = 0, [], (0, 0, -1)
+            self._count, self._held, self._sorted, self._summary = 0, set(), [], (0, 0, -1)
             self._vouched = self._saved_summary = ""
 
     # -- queries -----------------------------------------------------------------------------
@@ -358,7 +403,12 @@ class MilvusBackend:
     def sample(self, n: int = 1024) -> np.ndarray:
         """Up to ``n`` stored vectors at evenly spaced ranks of the sorted labels: the same
         ones while the set does not change."""
-        labels = self._sorted_labels()
+        with self._lock:
+            labels = self._sorted
+        if labels is None:
+            labels = sorted(self.labels())
+            with self._lock:
+                self._sorted = labels
         if len(labels) > n:
             picks = np.linspace(0, len(labels) - 1, n).round().astype(int)
             labels = [labels[i] for i in picks]
