@@ -71,7 +71,7 @@ def enrich(home: Path, notes: int, seed: int = 0) -> None:
     """Tags on every picture and ``notes`` three-chunk notes with words, once."""
     library = Library(home)
     store = library.store
-    if store.db.execute("SELECT COUNT(*) FROM files WHERE kind = 'document'").fetchone()[0]:
+    if store.conn.execute("SELECT COUNT(*) FROM files WHERE kind = 'document'").fetchone()[0]:
         library.close()
         return
     rng = random.Random(seed)
@@ -158,7 +158,7 @@ def speed(args: argparse.Namespace) -> None:
     model = prepare_model(VIT_RANDOM, args.workdir / "models", home, threads=args.threads)
     minilm = SentenceTransformerEncoder()
     engine = Engine(home, writer=False, clip_loader=model.loader, text_loader=lambda: minilm)
-    conn = engine.library.reader().db.conn
+    conn = engine.library.reader().conn
     files = conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
     texts = conn.execute("SELECT COUNT(*) FROM units WHERE text IS NOT NULL").fetchone()[0]
     print(f"library: {files} files, {texts} text units")

@@ -145,7 +145,7 @@ def _fill_schema3(db_path: Path, gen: ClipLike, n: int, dtype: str) -> None:
             )
         conn.execute("UPDATE vector_sets SET next_label = ? WHERE id = ?", (n, vset.id))
     store.mark_ready(vset.id)
-    store.db.conn.close()
+    store.conn.close()
 
 
 def _database_bytes(db_path: Path) -> int:
@@ -212,7 +212,7 @@ def _migrated(db_path: Path) -> dict[str, Any]:
     """Open a schema 2 library with today's ``Store``: migration 3 runs, the page size stays."""
     start = time.perf_counter()
     store = Store(db_path)
-    store.db.conn.close()
+    store.conn.close()
     seconds = time.perf_counter() - start
     return {
         "migrate_s": seconds,

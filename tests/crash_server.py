@@ -155,7 +155,7 @@ def _child(request: dict[str, Any], encoder: OpenClipEncoder) -> None:
     with Engine(request["home"], clip_loader=lambda: encoder) as engine:
         for _ in engine.index():
             pass
-        rows = engine.library.reader().db.conn.execute(
+        rows = engine.library.reader().conn.execute(
             "SELECT id FROM files WHERE kind = ? AND status = 'indexed' ORDER BY id", ("image",)
         )
         for (file_id,) in rows.fetchall():

@@ -113,7 +113,7 @@ def bad_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bad
 
 def _indexed_vectors(engine: Engine) -> set[tuple[int, int]]:
     """(file id, label) of every stored vector: a re-embedding would change the labels."""
-    rows = engine.library.reader().db.conn.execute("SELECT file_id, label FROM units")
+    rows = engine.library.reader().conn.execute("SELECT file_id, label FROM units")
     return {(r[0], r[1]) for r in rows}
 
 

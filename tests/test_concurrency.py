@@ -98,7 +98,7 @@ def _mixed_search(engine: Engine, photos: Path) -> Callable[[], list[Hit]]:
         hits += engine.search_image(photos / "p00.jpg", k=5)
         with_vector = (
             engine.library.reader()
-            .db.conn.execute(
+            .conn.execute(
                 "SELECT path FROM files WHERE status = 'indexed' AND kind = 'image' LIMIT 1"
             )
             .fetchone()

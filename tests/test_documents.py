@@ -176,12 +176,12 @@ def test_a_2000_page_pdf_is_read_up_to_its_cap_in_bounded_time(
     record = engine.file(str(folder / "manual.pdf"))
     assert record.status == "indexed"
     store = engine.library.reader()
-    spans = store.db.execute(
+    spans = store.conn.execute(
         "SELECT MIN(span_start), MAX(span_end) FROM units WHERE file_id = ?", (record.id,)
     ).fetchone()
     assert tuple(spans) == (1, pdf.MAX_PAGES)
     assert elapsed < pdf.TIME_BUDGET_S + 60  # reading, then embedding 1,000 chunks
-    (words,) = store.db.execute(
+    (words,) = store.conn.execute(
         "SELECT text FROM units WHERE file_id = ? AND span_start = 600", (record.id,)
     ).fetchone()
     assert words == "Chapter 600 of the very long manual\nPart number 4200"

@@ -169,7 +169,7 @@ def test_labels_resolve_without_reading_vector_rows(library_home: Path) -> None:
     store = Store(library_home / "library.db")
     plan = " ".join(
         str(row[3])
-        for row in store.db.conn.execute(
+        for row in store.conn.execute(
             "EXPLAIN QUERY PLAN SELECT u.label, u.file_id, f.root_id, u.span_start, u.span_end,"
             " u.span_unit FROM units u JOIN files f ON f.id = u.file_id WHERE u.set_id = ?"
             " AND u.label IN (?, ?)",

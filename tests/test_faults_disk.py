@@ -104,7 +104,7 @@ def test_database_full_mid_run_stops_keeps_committed_batches_and_resumes(
     list(engine.index())
     _add_more(photos)
     (vset,) = engine.library.reader().vector_sets("clip")
-    conn = engine.library.store.db.conn
+    conn = engine.library.store.conn
     committed: list[int] = []
     error = _run_until_error(
         engine.index(),
@@ -133,7 +133,7 @@ def test_database_full_before_the_scan_changes_nothing(
     engine.add_root(photos)
     list(engine.index())
     _add_more(photos)
-    _fill_sqlite(engine.library.store.db.conn)
+    _fill_sqlite(engine.library.store.conn)
     with pytest.raises(StorageError, match="is full"):
         list(engine.index())
     assert _indexed(engine) == {"indexed": FIRST}
@@ -148,11 +148,11 @@ def test_read_only_database_is_reported_and_nothing_is_lost(
     engine.add_root(photos)
     list(engine.index())
     _add_more(photos)
-    engine.library.store.db.conn.execute("PRAGMA query_only = 1")
+    engine.library.store.conn.execute("PRAGMA query_only = 1")
     with pytest.raises(StorageError, match="read-only"):
         list(engine.index())
     assert _indexed(engine) == {"indexed": FIRST}
-    engine.library.store.db.conn.execute("PRAGMA query_only = 0")
+    engine.library.store.conn.execute("PRAGMA query_only = 0")
     engine.close()
     _assert_finishes(make_engine, photos)
 

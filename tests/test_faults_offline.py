@@ -41,7 +41,7 @@ def setup(
 
 
 def _labels(engine: Engine) -> set[tuple[int, int]]:
-    rows = engine.library.reader().db.conn.execute("SELECT file_id, label FROM units")
+    rows = engine.library.reader().conn.execute("SELECT file_id, label FROM units")
     return {(r[0], r[1]) for r in rows}
 
 

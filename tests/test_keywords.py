@@ -240,9 +240,7 @@ def test_the_migration_fills_the_index_of_an_existing_library(tmp_path: Path) ->
         " VALUES (1, 0, 7, 'The Colosseum at night', x'00')"
     )
     conn.close()
-    import sqlite_utils
-
-    db = sqlite_utils.Database(tmp_path / "library.db")
+    db = sqlite3.connect(tmp_path / "library.db", isolation_level=None)
     assert migrate(db) == len(MIGRATIONS)
     rows = db.execute("SELECT rowid, name, folder, tags FROM file_words").fetchall()
     assert rows == [(7, "IMG_0042.jpg", "Rome 2019/", " Fujifilm X100V")]

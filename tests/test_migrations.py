@@ -78,7 +78,7 @@ def test_a_schema_2_library_keeps_its_pictures_and_rereads_its_notes(
     _schema_2_library(home, photos, notes, tiny_clip, minilm)
     engine = make_engine()
     store = engine.library.reader()
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert [(s.space, s.state) for s in store.vector_sets()] == [(CLIP, "ready"), (TEXT, "ready")]
     # Pictures wait for the text-in-images pass (OCR); their CLIP vectors stay.
     assert engine.status().counts["image"] == {"pending": 4}

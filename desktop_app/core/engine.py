@@ -372,7 +372,7 @@ class Engine(EngineModels):
         record = self.file(target)
         if not record.hash:
             return []
-        return load_text_lines(self.library.reader().db.conn, record.hash)
+        return load_text_lines(self.library.reader().conn, record.hash)
 
     def cameras(self) -> list[str]:
         """The cameras named in the library's pictures, for a camera filter to offer."""

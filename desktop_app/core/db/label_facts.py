@@ -28,7 +28,7 @@ class LabelFacts:
     def facts(self, set_id: int, labels: list[int]) -> dict[int, FileFacts]:
         """label -> its file's attributes, for the labels SQLite holds."""
         out: dict[int, FileFacts] = {}
-        conn = self._reader().db.conn
+        conn = self._reader().conn
         for start in range(0, len(labels), _CHUNK):
             chunk = labels[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -44,7 +44,7 @@ class LabelFacts:
 
     def moved_since(self, set_id: int, moment: float) -> list[int]:
         """Labels of files whose record changed after ``moment`` (epoch seconds)."""
-        rows = self._reader().db.conn.execute(
+        rows = self._reader().conn.execute(
             "SELECT u.label FROM units u JOIN files f ON f.id = u.file_id"
             " WHERE u.set_id = ? AND f.updated_at > ?",
             (set_id, moment),

@@ -5,7 +5,7 @@ bump, so a crash leaves the database at a whole version. Append new ones; never 
 has shipped.
 """
 
-import sqlite_utils
+import sqlite3
 
 from desktop_app.core.errors import KnownError
 
@@ -219,14 +219,14 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Bring ``db`` to the latest schema; returns the resulting version."""
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to the latest schema; returns the resulting version."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(MIGRATIONS):
         raise KnownError(
             f"This library was written by a newer Snapfind (schema {version}); "
             "update Snapfind or choose another data folder with --home."
         )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        db.conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
     return len(MIGRATIONS)

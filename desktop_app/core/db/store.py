@@ -1,5 +1,5 @@
-"""The library's metadata in SQLite (WAL mode), through sqlite-utils: folders and files here,
-vector sets and their units in :mod:`units`.
+"""The library's metadata in SQLite (WAL mode): folders and files here, vector sets and their
+units in :mod:`units`.
 
 One writer connection per library does all writes inside short explicit transactions; readers
 open their own connections (WAL lets them read while the writer commits). Vectors are stored
@@ -14,8 +14,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import sqlite_utils
 
 from desktop_app.core import paths
 from desktop_app.core.db.migrations import migrate
@@ -51,22 +49,22 @@ class Store(UnitTables):
 
     def __init__(self, db_path: Path) -> None:
         self.path = db_path
-        self.db = sqlite_utils.Database(connect(db_path))
+        self.conn = connect(db_path)
         self._lock = threading.RLock()
         try:
-            migrate(self.db)
+            migrate(self.conn)
         except BaseException:
-            self.db.conn.close()
+            self.conn.close()
             raise
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error), one writer at a time."""
         with self._lock:
-            conn = self.db.conn
+            conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -79,7 +77,7 @@ class Store(UnitTables):
             conn.execute("COMMIT")
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return list(self.db.conn.execute(sql, tuple(params)).fetchall())
+        return list(self.conn.execute(sql, tuple(params)).fetchall())
 
     # -- roots -------------------------------------------------------------------------------
 
@@ -119,7 +117,7 @@ class Store(UnitTables):
         Only the columns the comparison needs, as plain tuples: reading full records through
         ``sqlite3.Row`` took most of the time of a re-scan of an unchanged library.
         """
-        cursor = self.db.conn.execute(
+        cursor = self.conn.execute(
             "SELECT path, id, size, mtime_ns, hash, kind FROM files WHERE root_id = ?", (root_id,)
         )
         cursor.row_factory = None
@@ -129,13 +127,13 @@ class Store(UnitTables):
         }
 
     def file(self, file_id: int) -> FileRecord | None:
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             f"SELECT {_FILE_COLUMNS} FROM files WHERE id = ?", (file_id,)
         ).fetchone()
         return FileRecord.from_row(row) if row else None
 
     def file_by_path(self, path: str) -> FileRecord | None:
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?", (paths.to_db(path),)
         ).fetchone()
         return FileRecord.from_row(row) if row else None
@@ -295,7 +293,7 @@ class Store(UnitTables):
 
     def cameras(self) -> list[str]:
         """Every camera the library's pictures name, most pictures first."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT camera FROM files WHERE camera IS NOT NULL AND camera != ''"
             " GROUP BY camera ORDER BY COUNT(*) DESC, camera"
         )

@@ -17,7 +17,6 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
-import sqlite_utils
 
 from desktop_app.core.db.records import FileUnits, NewUnit, VectorSet
 from desktop_app.core.db.text_lines import save_text_lines
@@ -49,7 +48,7 @@ def _span(start: float | None, end: float | None, unit: str | None) -> Span | No
 class UnitTables:
     """Mixed into :class:`~desktop_app.core.db.store.Store`, which provides the connection."""
 
-    db: sqlite_utils.Database
+    conn: sqlite3.Connection
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
@@ -119,7 +118,7 @@ class UnitTables:
         for start in range(0, len(file_ids), 500):
             chunk = list(file_ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for set_id, file_id in self.db.conn.execute(
+            for set_id, file_id in self.conn.execute(
                 f"SELECT set_id, file_id FROM embedded WHERE file_id IN ({marks})", chunk
             ):
                 out[file_id].add(set_id)
@@ -268,7 +267,7 @@ class UnitTables:
     def units_for_hash(self, set_id: int, content_hash: str) -> list[NewUnit] | None:
         """The units of a file with the same content that the set already holds, to reuse
         them; None when there is none (an empty list: it holds one, with no units)."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT e.file_id FROM files f JOIN embedded e ON e.file_id = f.id AND e.set_id = ?"
             " WHERE f.hash = ? LIMIT 1",
             (set_id, content_hash),
@@ -284,7 +283,7 @@ class UnitTables:
 
     def speech_of(self, file_id: int) -> dict[str, Any] | None:
         """What was heard in a transcribed file (has_speech, language, seconds, note)."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT has_speech, language, seconds, note FROM speech WHERE file_id = ?",
             (file_id,),
         ).fetchone()
@@ -299,7 +298,7 @@ class UnitTables:
 
     def spans_of_file(self, set_id: int, file_id: int) -> list[Span]:
         """Where a file's units sit (a video's moments), in file order."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT span_start, span_end, span_unit FROM units WHERE set_id = ? AND file_id = ?"
             " AND span_unit IS NOT NULL ORDER BY span_start",
             (set_id, file_id),
@@ -309,7 +308,7 @@ class UnitTables:
     def vector_at(self, set_id: int, file_id: int, seconds: float) -> np.ndarray | None:
         """The vector of a file's unit that holds the moment ``seconds`` (the last one that
         starts at or before it), e.g. a video's frame for *More like this*."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT vector FROM units WHERE set_id = ? AND file_id = ? AND span_unit = 'second'"
             " ORDER BY (span_start > ? + 0.001), ABS(span_start - ?) LIMIT 1",
             (set_id, file_id, seconds, seconds),
@@ -317,12 +316,12 @@ class UnitTables:
         return _vector(row[0]).copy() if row else None
 
     def labels(self, set_id: int) -> set[int]:
-        rows = self.db.conn.execute("SELECT label FROM units WHERE set_id = ?", (set_id,))
+        rows = self.conn.execute("SELECT label FROM units WHERE set_id = ?", (set_id,))
         return {r[0] for r in rows}
 
     def label_summary(self, set_id: int) -> tuple[int, int, int]:
         """(count, sum, max) of the set's labels in one pass over the primary key (no blobs)."""
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(label), 0), COALESCE(MAX(label), -1) FROM units"
             " WHERE set_id = ?",
             (set_id,),
@@ -336,14 +335,14 @@ class UnitTables:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self.db.conn.execute(
+            for r in self.conn.execute(
                 f"SELECT label, vector FROM units WHERE set_id = ? AND label IN ({marks})",
                 (set_id, *chunk),
             ):
                 yield r[0], _vector(r[1])
 
     def all_vectors(self, set_id: int) -> Iterator[tuple[int, np.ndarray]]:
-        for r in self.db.conn.execute(
+        for r in self.conn.execute(
             "SELECT label, vector FROM units WHERE set_id = ?", (set_id,)
         ):
             yield r[0], _vector(r[1])
@@ -356,7 +355,7 @@ class UnitTables:
         for start in range(0, len(labels), 500):
             chunk = labels[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self.db.conn.execute(
+            for r in self.conn.execute(
                 "SELECT u.label, u.file_id, f.root_id, u.span_start, u.span_end, u.span_unit"
                 f" FROM units u JOIN files f ON f.id = u.file_id"
                 f" WHERE u.set_id = ? AND u.label IN ({marks})",
@@ -368,7 +367,7 @@ class UnitTables:
     def unit_texts(self, set_id: int, labels: Sequence[int]) -> dict[int, str]:
         """label -> the words of a text unit (units without text are left out)."""
         marks = ",".join("?" * len(labels))
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             f"SELECT label, text FROM units WHERE set_id = ? AND label IN ({marks})"
             " AND text IS NOT NULL",
             (set_id, *labels),
@@ -381,7 +380,7 @@ class UnitTables:
         """Every vector of a set from files of ``kind``, in one read (one query, not one per
         batch of labels): (labels, file ids, root ids, content hashes, float32 matrix), one
         row per vector, by label."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT u.label, u.file_id, f.root_id, f.hash, u.vector FROM units u"
             " JOIN files f ON f.id = u.file_id WHERE u.set_id = ? AND f.kind = ?"
             " ORDER BY u.label",
@@ -397,12 +396,12 @@ class UnitTables:
         return bool(self._query("SELECT 1 FROM units WHERE set_id = ? LIMIT 1", (set_id,)))
 
     def vector_count(self, set_id: int) -> int:
-        row = self.db.conn.execute("SELECT COUNT(*) FROM units WHERE set_id = ?", (set_id,))
+        row = self.conn.execute("SELECT COUNT(*) FROM units WHERE set_id = ?", (set_id,))
         return int(row.fetchone()[0])
 
     def labels_matching(self, set_id: int, condition: str, params: list[Any]) -> set[int]:
         """The labels of ``set_id`` whose file passes ``condition`` (SQL over ``files f``)."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             "SELECT u.label FROM units u JOIN files f ON f.id = u.file_id"
             f" WHERE u.set_id = ? AND {condition}",
             (set_id, *params),

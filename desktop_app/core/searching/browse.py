@@ -51,7 +51,7 @@ def timeline(store: Store, kinds: Sequence[str], filters: Filters) -> Timeline:
         return Timeline()
     where, params = filters.where()
     marks = ",".join("?" * len(kinds))
-    cursor = store.db.conn.execute(
+    cursor = store.conn.execute(
         f"SELECT f.id, f.taken_at FROM files f WHERE (f.status = 'indexed' OR"
         " (f.status = 'pending' AND EXISTS (SELECT 1 FROM embedded e WHERE e.file_id = f.id)))"
         f" AND f.kind IN ({marks}) AND {where} ORDER BY f.taken_at DESC, f.id DESC",

@@ -19,7 +19,7 @@ PICTURE_KINDS = ("image", RAW_KIND)
 def collapse(store: Store, hits: list[Hit], k: int) -> list[Hit]:
     """The first ``k`` hits with each RAW + JPEG pair shown once, its companions listed,
     ranked from 1."""
-    has_raw = store.db.conn.execute(
+    has_raw = store.conn.execute(
         "SELECT 1 FROM files WHERE kind = ? LIMIT 1", (RAW_KIND,)
     ).fetchone()
     if has_raw is None:  # most libraries: nothing to pair
@@ -45,7 +45,7 @@ def _partners(store: Store, hit: Hit, stem: str) -> list[str]:
     """The files beside ``hit`` with its name and another extension, of the other picture
     kind (a RAW's JPEG, a JPEG's RAW)."""
     prefix = paths.to_db(stem + ".")
-    rows = store.db.conn.execute(
+    rows = store.conn.execute(
         # Every path that starts with "stem.": '/' is the character after '.'.
         "SELECT path, kind FROM files WHERE path >= ? AND path < ? AND status != 'failed'",
         (prefix, prefix[:-1] + "/"),

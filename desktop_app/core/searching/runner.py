@@ -103,7 +103,7 @@ class QueryRunner:
             condition, params = where
             condition += f" AND f.kind IN ({','.join('?' * len(wanted))})"
             reader = self.library.reader()
-            found = keywords.search(reader.db.conn, words, fetch, (condition, [*params, *wanted]))
+            found = keywords.search(reader.conn, words, fetch, (condition, [*params, *wanted]))
             shown = {hit.file_id for hit in meaning}
             records = reader.files([m.file_id for m in found if m.file_id not in shown])
             hits = fuse(meaning, found, records, fetch, required=words.required)
