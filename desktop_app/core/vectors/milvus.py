@@ -157,9 +157,8 @@ class MilvusBackend:
         return bool(rows)
 
     def _changed(self, added: Iterable[int] = (), removed: Iterable[int] = ()) -> None:
-        """Keep the known labels current with a change this process made (or forget them if
-        the change's outcome is unknown), and withdraw the collection's summary, which the
-        first change after a save no longer describes."""
+        """Keep the known labels current with a change this process made, and withdraw the
+        collection's summary, which the first change after a save no longer describes."""
         with self._lock:
             if self._held is not None:
                 self._held.update(added)
