@@ -11,7 +11,10 @@ after that clears it, so a summary that equals SQLite's on open means nothing is
 
 Searches run on the server's HNSW index with the same ``ef`` as the embedded one; filters run
 inside the search as a boolean expression over the copied attributes (:meth:`search_scoped`),
-so the best ``k`` that pass are returned, however few pass.
+so the best ``k`` that pass are returned, however few pass. They ask for session consistency:
+the writer sees its own uploads, a reader sees another process's within a moment, and neither
+waits for the server's clock as a strongly consistent search does (200-400 ms a search on a
+server; bench/README.md). Counting and listing labels, which repairs rely on, stay strong.
 """
 
 import threading
@@ -39,6 +42,7 @@ _READ_BATCH = 1000
 FILTERED_EF_FACTOR = 4
 _SUMMARY = "snapfind.summary"
 _FACTS_AT = "snapfind.facts_at"
+_SEARCH_CONSISTENCY = "Session"
 _NO_FACTS = FileFacts(-1, -1, "", "", "", None, None, None, None)
 
 
@@ -345,6 +349,7 @@ class MilvusBackend:
                 filter=condition,
                 search_params=params,
                 output_fields=["label"],
+                consistency_level=_SEARCH_CONSISTENCY,
             )
             out += [[(int(hit["label"]), float(hit["distance"])) for hit in hits] for hits in found]
         return out
