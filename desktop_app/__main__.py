@@ -1,5 +1,5 @@
-"""``python -m desktop_app`` starts the same face as the ``snapfind`` command."""
+"""``python -m desktop_app`` starts the same face as the ``snapfind-cli`` command."""
 
-from desktop_app.cli import main
+from desktop_app.cli import run
 
-raise SystemExit(main())
+run()

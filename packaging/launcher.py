@@ -69,9 +69,9 @@ def main() -> int:
 
     multiprocessing.freeze_support()
     if _program_name().endswith("-cli"):
-        from desktop_app.cli import main as cli_main
+        from desktop_app.cli import run as run_cli
 
-        return cli_main()
+        run_cli()  # exits
     shot = os.environ.get("SNAPFIND_SELFCHECK")
     if shot:
         return _paint_check(Path(shot))

@@ -202,3 +202,49 @@ def test_index_adds_the_folders_it_is_given(indexed: tuple[Path, Path], tmp_path
     assert found["results"][0]["path"] == str(more / "new.jpg")
     assert cli(home, "index", str(tmp_path / "missing"), check=False).returncode == 1
     cli(home, "remove", str(more))
+
+
+class _Exited(Exception):
+    pass
+
+
+def test_the_command_ends_without_the_interpreters_teardown_once_its_output_is_out(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """torch's teardown alone costs 0.28 s: the command exits at once, with its exit code, once
+    its output is flushed (the CLI tests above run through this path, as a person does)."""
+    from desktop_app import cli as cli_module
+
+    def quick(code: int) -> None:
+        raise _Exited(code)
+
+    monkeypatch.setattr(cli_module.os, "_exit", quick)
+    monkeypatch.setattr(cli_module, "main", lambda: print("done") or 1)
+    with pytest.raises(_Exited) as exited:
+        cli_module.run()
+    assert exited.value.args == (1,)
+    assert capsys.readouterr().out == "done\n"
+
+
+def test_a_thread_still_running_gets_the_normal_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The normal exit waits for a non-daemon thread; a quick one would cut its work off."""
+    import threading
+
+    from desktop_app import cli as cli_module
+
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait, name="still-writing")
+    monkeypatch.setattr(cli_module.os, "_exit", lambda code: pytest.fail("exited quickly"))
+
+    def main() -> int:
+        worker.start()
+        return 0
+
+    monkeypatch.setattr(cli_module, "main", main)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli_module.run()
+        assert exited.value.code == 0
+    finally:
+        release.set()
+        worker.join()

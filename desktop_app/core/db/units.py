@@ -342,9 +342,7 @@ class UnitTables:
                 yield r[0], _vector(r[1])
 
     def all_vectors(self, set_id: int) -> Iterator[tuple[int, np.ndarray]]:
-        for r in self.conn.execute(
-            "SELECT label, vector FROM units WHERE set_id = ?", (set_id,)
-        ):
+        for r in self.conn.execute("SELECT label, vector FROM units WHERE set_id = ?", (set_id,)):
             yield r[0], _vector(r[1])
 
     def resolve_labels(
