@@ -38,16 +38,17 @@ def _index_in_child(home: Path) -> tuple[int, float]:
     also count the pages it shared with this (large, growing) test process between fork and
     exec, so the bound would measure the test suite instead of the indexer."""
     peak_file = home.parent / "peak-kb"
-    reporter = (
-        "import runpy, sys\n"
-        f"sys.argv = ['snapfind-cli', '--home', {str(home)!r}, 'index']\n"
+    reporter = (  # main(), not the command's quick exit, which would skip the report
+        "import sys\n"
+        "from desktop_app.cli import main\n"
         "try:\n"
-        "    runpy.run_module('desktop_app', run_name='__main__')\n"
+        f"    code = main(['--home', {str(home)!r}, 'index'])\n"
         "finally:\n"
         "    with open('/proc/self/status') as status:\n"
         "        peak = next(line for line in status if line.startswith('VmHWM'))\n"
         f"    with open({str(peak_file)!r}, 'w') as out:\n"
         "        out.write(peak.split()[1])\n"
+        "sys.exit(code)\n"
     )
     command = [sys.executable, "-c", reporter]
     log = home.parent / "index.log"

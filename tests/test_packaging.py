@@ -155,7 +155,7 @@ def test_wheel_carries_the_icon_and_both_commands(tmp_path: Path) -> None:
     assert "desktop_app/resources/snapfind.svg" in names
     assert not any(name.startswith(("tests/", "resources/")) for name in names)
     text = entry_points.decode()
-    assert "snapfind-cli = desktop_app.cli:main" in text
+    assert "snapfind-cli = desktop_app.cli:run" in text
     assert "[gui_scripts]\nsnapfind = desktop_app.gui.app:main" in text
 
 

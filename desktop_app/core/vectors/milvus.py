@@ -130,35 +130,29 @@ class MilvusBackend:
         found: set[int] = set()
         start, span = 0, MAX_TOP_K
         while len(found) < total:
-            rows = self._call(
-                "listing labels",
-                self._client.query,
-                self.name,
-                filter=f"label >= {start} and label < {start + span}",
-                output_fields=["label"],
-                limit=MAX_TOP_K,
-            )
+            rows = self._labels_where(f"label >= {start} and label < {start + span}", MAX_TOP_K)
             if len(rows) >= MAX_TOP_K and span > MAX_TOP_K:
                 span //= 2  # it may have left some out
                 continue
             found.update(int(r["label"]) for r in rows)
             start += span
-            if not rows and not self._any_from(start):
+            if not rows and not self._labels_where(f"label >= {start}", 1):
                 break
             if len(rows) < MAX_TOP_K // 4:
                 span *= 2
         return found
 
-    def _any_from(self, start: int) -> bool:
-        rows = self._call(
-            "listing labels",
-            self._client.query,
-            self.name,
-            filter=f"label >= {start}",
-            output_fields=["label"],
-            limit=1,
+    def _labels_where(self, condition: str, limit: int) -> list[dict[str, Any]]:
+        return list(
+            self._call(
+                "listing labels",
+                self._client.query,
+                self.name,
+                filter=condition,
+                output_fields=["label"],
+                limit=limit,
+            )
         )
-        return bool(rows)
 
     def _changed(self, added: Iterable[int] = (), removed: Iterable[int] = ()) -> None:
         """Keep the known labels current with a change this process made, and withdraw the
