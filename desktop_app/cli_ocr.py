@@ -1,8 +1,8 @@
 """``snapfind-cli ocr``: whether the text in pictures is read, like ``precision``.
 
-    snapfind-cli ocr            # show the setting
-    snapfind-cli ocr off        # pictures are indexed by their look alone (faster)
-    snapfind-cli ocr on         # the next `snapfind-cli index` reads the pictures not read yet
+snapfind-cli ocr            # show the setting
+snapfind-cli ocr off        # pictures are indexed by their look alone (faster)
+snapfind-cli ocr on         # the next `snapfind-cli index` reads the pictures not read yet
 """
 
 import argparse

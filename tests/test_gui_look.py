@@ -91,9 +91,7 @@ def test_library_view_follows_a_dark_palette(
     assert darkest < 60 and lightest > 180  # light month name on the dark base
 
 
-def test_every_icon_only_button_has_a_name(
-    qtbot: QtBot, window: MainWindow, library: Path
-) -> None:
+def test_every_icon_only_button_has_a_name(qtbot: QtBot, window: MainWindow, library: Path) -> None:
     window.search_bar.set_text("lasagne")
     window.search_bar.keep_words()  # a chip, with its ✕
     for button in window.findChildren(QAbstractButton):

@@ -101,9 +101,7 @@ def test_offline_download_fails_fast_and_offers_the_import(
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a computer without network
     hub_called: list[bool] = []
-    monkeypatch.setattr(
-        engine_without_model, "download_model", lambda **_: hub_called.append(True)
-    )
+    monkeypatch.setattr(engine_without_model, "download_model", lambda **_: hub_called.append(True))
     window = open_window(engine_without_model)
     box = window.welcome.model_box
     started = time.monotonic()

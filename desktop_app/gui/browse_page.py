@@ -98,4 +98,3 @@ def _summary(timeline: Timeline, filters: Filters) -> str:
     noun = "item" if count == 1 else "items"
     narrowed = ", filtered" if filters.active else ""
     return f"<b>{count:,} {noun}</b>{narrowed} · newest first · type above to search"
-

@@ -12,8 +12,9 @@ hiddenimports = [
     *collect_submodules("transformers.models.bert"),
     *collect_submodules(
         "transformers.models",
-        filter=lambda name: name.count(".") == 3 and name.rsplit(".", 1)[1].startswith(
-            ("configuration_", "tokenization_auto")
+        filter=lambda name: (
+            name.count(".") == 3
+            and name.rsplit(".", 1)[1].startswith(("configuration_", "tokenization_auto"))
         ),
     ),
     *collect_submodules("transformers.models.auto"),

@@ -228,9 +228,7 @@ def run_index(
                     unavailable = unavailable or err
             if loaded:
                 models = SpaceModels(loaded, transcriber, control)
-                yield from _embed_pass(
-                    library, kind, step, models, control, threads, switched_off
-                )
+                yield from _embed_pass(library, kind, step, models, control, threads, switched_off)
         settle(library, switched_off())
         if unavailable is not None:
             raise unavailable

@@ -142,9 +142,7 @@ def decode_image(data: bytes, *, draft_size: int | None = None) -> tuple[Image.I
     taken_at, camera = meta_exif
     # The file's own size, upright, even when it was decoded at a reduced scale.
     upright = (width, height) if rgb.size == decoded else (height, width)
-    return rgb, ImageMeta(
-        upright[0], upright[1], taken_at, camera, tags.words, tags.exposure
-    )
+    return rgb, ImageMeta(upright[0], upright[1], taken_at, camera, tags.words, tags.exposure)
 
 
 def _draft_box(width: int, height: int, short_side: int) -> tuple[int, int]:
