@@ -16,10 +16,11 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
 )
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
 from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.settings_dialog import SettingsDialog
 
 WAIT_MS = 30_000  # the machines that run this are slow and shared
 
@@ -164,6 +165,17 @@ def menu_action(window: MainWindow, text: str) -> QAction:
             if action.text() == text:
                 return action
     raise AssertionError(f"no menu item {text!r}")
+
+
+def open_settings(
+    window: MainWindow,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: Callable[[SettingsDialog], QDialog.DialogCode],
+) -> None:
+    """Settings… from the menu, with ``answer`` doing what a person does in the dialog (it
+    runs in place of the modal loop) and returning the button pressed."""
+    monkeypatch.setattr(SettingsDialog, "exec", answer)
+    menu_action(window, "&Settings…").trigger()
 
 
 def restart(open_window: WindowFactory, window: MainWindow, tmp_path: Path) -> MainWindow:

@@ -12,6 +12,7 @@ from gui_support import (
     make_notes,
     make_photos,
     menu_action,
+    open_settings,
     result_paths,
     root_rows,
     search_for,
@@ -202,8 +203,7 @@ def test_settings_dialog_saves_exclusions_and_about_shows_the_version(
         dialog.data_folder.setText(str(elsewhere))
         return answer
 
-    monkeypatch.setattr(SettingsDialog, "exec", fill_in)
-    menu_action(window, "&Settings…").trigger()
+    open_settings(window, monkeypatch, fill_in)
     assert len(shown) == 1
     assert window.engine.settings.exclude == []
     assert gui_settings.value("library/home") is None

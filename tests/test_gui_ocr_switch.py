@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from docgen import text_picture
-from gui_support import menu_action, wait_indexed
+from gui_support import open_settings, wait_indexed
 from imagegen import save_scene
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog
@@ -32,8 +32,7 @@ def _toggle_in_settings(
         assert box.isChecked() is not was
         return QDialog.DialogCode.Accepted
 
-    monkeypatch.setattr(SettingsDialog, "exec", click)
-    menu_action(window, "&Settings…").trigger()
+    open_settings(window, monkeypatch, click)
 
 
 def test_unticking_ocr_indexes_pictures_by_look_and_ticking_it_reads_them(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_support import WAIT_MS, menu_action, offscreen_popups, search_for, wait_indexed
+from gui_support import WAIT_MS, offscreen_popups, open_settings, search_for, wait_indexed
 from milvus_support import lite_file, no_leftover_threads
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
@@ -60,8 +60,7 @@ def choose_in_settings(
         qtbot.keyClicks(rows.uri, uri)
         return QDialog.DialogCode.Accepted
 
-    monkeypatch.setattr(SettingsDialog, "exec", fill_in)
-    menu_action(window, "&Settings…").trigger()
+    open_settings(window, monkeypatch, fill_in)
 
 
 def move(

@@ -47,9 +47,13 @@ def chosen_clip(catalog: ModelCatalog, settings: Settings) -> Loader[ImageTextEn
             return load_full()
         from desktop_app.core.encoders.packed_clip import PackedClipEncoder
 
+        # The image tower saved at its decided precision: whether it is there is known without
+        # importing torch, which only loading it needs.
+        saved = info.image is not None and (info.folder / VISUAL_MANIFEST).is_file()
+
         def load_pictures() -> ImageTextEncoder | None:
-            if info.image is None or not (info.folder / VISUAL_MANIFEST).is_file():
-                return None  # nothing saved: not even torch to import for finding that out
+            if not saved or info.image is None:
+                return None
             from desktop_app.core.encoders.text_tower import PackedTextEncoder
             from desktop_app.core.encoders.visual_pack import Words, load_visual  # torch
 
@@ -59,7 +63,6 @@ def chosen_clip(catalog: ModelCatalog, settings: Settings) -> Loader[ImageTextEn
                 encoder.set_threads(settings.threads)
             return encoder
 
-        saved = info.image is not None and (info.folder / VISUAL_MANIFEST).is_file()
         return PackedClipEncoder(info, load_full, load_pictures, pictures_load_quickly=saved)
 
     def chosen_id() -> str:

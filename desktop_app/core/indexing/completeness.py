@@ -17,19 +17,18 @@ from desktop_app.core.kinds.base import Extractor, Pass
 SwitchedOff = Callable[[], frozenset[str]]
 
 
+def _on(step: Pass, off: frozenset[str]) -> bool:
+    return step.switch is None or step.switch not in off
+
+
 def switched_on(step: Pass, switched_off: SwitchedOff) -> bool:
-    return step.switch is None or step.switch not in switched_off()
+    return _on(step, switched_off())
 
 
 def spaces_on(kind: Extractor, off: frozenset[str]) -> list[str]:
     """The spaces filled by a kind's passes not switched off: its files are indexed once
     these hold them."""
-    return [
-        space
-        for step in kind.passes
-        if step.switch is None or step.switch not in off
-        for space in step.spaces
-    ]
+    return [space for step in kind.passes if _on(step, off) for space in step.spaces]
 
 
 def kinds_filling(space: str, off: frozenset[str]) -> list[str]:

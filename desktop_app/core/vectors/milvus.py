@@ -309,9 +309,8 @@ class MilvusBackend:
                 labels, vectors = zip(*pairs, strict=True)
                 self.add(list(labels), np.stack(vectors))
         self.remove(extra)
-        with self._lock:
+        with self._lock:  # the labels and count are kept by add and remove
             self._summary = (len(wanted), sum(wanted), max(wanted, default=-1))
-            self._count = len(wanted)
         return len(missing), len(extra)
 
     def drop(self) -> None:
